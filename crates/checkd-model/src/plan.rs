@@ -1,0 +1,420 @@
+//! The resolved plan: every (check, environment) with all templates filled in, every
+//! reference checked and every duration parsed. The config crate builds it; the scheduler,
+//! datasources and renderers read it.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::placement::Placement;
+use crate::probe::{CommandSpec, TcpSpec, TlsSpec};
+use crate::{JobKey, Levels, Secret, State};
+
+/// Everything a checkd instance needs to run, resolved from the daemon config and checks.
+#[derive(Clone, Debug)]
+pub struct Plan {
+    /// Where this instance runs (`execution_environment`, or `CHECKD_ENVIRONMENT`).
+    pub execution_environment: String,
+    /// Every place an instance of this config runs (for `checkd validate --explain`).
+    pub execution_environments: Vec<String>,
+    pub datasources: BTreeMap<String, Datasource>,
+    /// One entry per (check, target environment), in a stable order.
+    pub jobs: Vec<Job>,
+    pub scheduler: SchedulerSettings,
+    pub server: ServerSettings,
+    pub output: OutputSettings,
+    pub cache: CacheSettings,
+}
+
+impl Plan {
+    pub fn job(&self, key: &JobKey) -> Option<&Job> {
+        self.jobs.iter().find(|j| &j.key == key)
+    }
+}
+
+/// A named way to reach something, shared by the checks that use it.
+#[derive(Clone, Debug)]
+pub enum Datasource {
+    Http(HttpDatasource),
+    /// `tcp`, `tls` and `command`: no client to keep; each job's [`Probe`] says it all.
+    Probe(ProbeDatasource),
+}
+
+impl Datasource {
+    /// How many runs against this datasource may be in flight at once.
+    pub fn max_concurrency(&self) -> usize {
+        match self {
+            Datasource::Http(http) => http.max_concurrency,
+            Datasource::Probe(probe) => probe.max_concurrency,
+        }
+    }
+}
+
+/// A datasource whose jobs carry everything they need in their [`Probe`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct ProbeDatasource {
+    pub name: String,
+    pub max_concurrency: usize,
+}
+
+/// Client-level settings of an HTTP datasource. Per-environment parts (URL, headers) are
+/// already resolved into each job's [`HttpRequest`].
+#[derive(Clone, Debug)]
+pub struct HttpDatasource {
+    pub name: String,
+    /// Verify TLS certificates (on by default).
+    pub tls_verify: bool,
+    /// Extra PEM CA bundle to trust.
+    pub ca_file: Option<PathBuf>,
+    /// How many redirects to follow; 0 disables following.
+    pub max_redirects: usize,
+    /// Responses larger than this are a failed check, not a memory spike.
+    pub max_body_bytes: u64,
+    pub max_concurrency: usize,
+    /// Checks that send the same request within this long share one response (fetch once,
+    /// evaluate many). Zero shares only requests that are in flight at the same moment.
+    pub response_cache_for: Duration,
+    /// Credentials sent as `Authorization` with every request (a check's own
+    /// `Authorization` header wins).
+    pub auth: Option<HttpAuth>,
+}
+
+/// How an HTTP datasource authenticates. The secrets never print.
+#[derive(Clone, Debug, PartialEq)]
+pub enum HttpAuth {
+    Basic { username: String, password: Secret },
+    Bearer { token: Secret },
+}
+
+/// One (check, target environment): what to run, when, and how to judge it.
+#[derive(Clone, Debug)]
+pub struct Job {
+    pub key: JobKey,
+    /// The service name (foreach items append their suffix to it).
+    pub service: String,
+    /// The Checkmk host whose piggyback block carries this job's services.
+    pub host: String,
+    pub labels: BTreeMap<String, String>,
+    /// Name of the datasource in [`Plan::datasources`].
+    pub datasource: String,
+    pub schedule: Schedule,
+    /// Upper bound of one run; a run that exceeds it is "timed out after …".
+    pub timeout: Duration,
+    /// A served result older than this turns UNKNOWN ("stale since …").
+    pub stale_after: Duration,
+    /// Soft failures before a non-OK state is reported.
+    pub retry: Retry,
+    /// From which execution environments the job may run.
+    pub placement: Placement,
+    pub probe: Probe,
+    pub evaluation: Evaluation,
+}
+
+/// Nagios-style soft states: after an OK result, a non-OK one is reported only when
+/// `retries + 1` runs in a row were non-OK; meanwhile the job re-runs every `interval` and the
+/// last OK result is served with a note. Recovery to OK is immediate.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Retry {
+    pub retries: u32,
+    pub interval: Duration,
+}
+
+/// When a job runs.
+#[derive(Clone, Debug)]
+pub enum Schedule {
+    /// Every `cache_for`; the result is fresh for that long.
+    Every(Duration),
+    /// At the times of a 5-field crontab pattern in a time zone; a result stays valid until
+    /// the next run plus `grace`.
+    Cron {
+        cron: Box<croner::Cron>,
+        pattern: String,
+        timezone: chrono_tz::Tz,
+        grace: Duration,
+    },
+}
+
+/// What a run does to get its data.
+#[derive(Clone, Debug)]
+pub enum Probe {
+    Http(HttpRequest),
+    Tcp(TcpSpec),
+    Tls(TlsSpec),
+    Command(CommandSpec),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct HttpRequest {
+    pub method: String,
+    /// Absolute URL, templates resolved.
+    pub url: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Option<String>,
+}
+
+/// How a response becomes services.
+#[derive(Clone, Debug, Default)]
+pub struct Evaluation {
+    pub expect: Expect,
+    pub metrics: Vec<MetricSpec>,
+    /// Summary when every partial is OK; `None` joins the partials.
+    pub ok_summary: Option<String>,
+    /// One service per item of a JSON array in the response.
+    pub foreach: Option<Foreach>,
+}
+
+/// Produce one service per element of the array at `path`.
+#[derive(Clone, Debug)]
+pub struct Foreach {
+    pub path: JsonPath,
+    /// Appended to the job's service name; `${item.FIELD}` takes a field of the item,
+    /// `${item}` the item itself when it is a scalar, `${index}` its position.
+    pub suffix: String,
+    /// Assertions and metrics whose JSON paths are relative to the item.
+    pub expect: Expect,
+    pub metrics: Vec<MetricSpec>,
+    pub ok_summary: Option<String>,
+}
+
+/// Assertions on a response; each yields one partial result.
+#[derive(Clone, Debug, Default)]
+pub struct Expect {
+    /// Acceptable status codes; empty means any 2xx.
+    pub status: Vec<u16>,
+    pub body: Vec<TextAssertion>,
+    pub headers: Vec<HeaderAssertion>,
+    pub json: Vec<JsonAssertion>,
+    /// Levels on the response time, in seconds; also emitted as the `response_time` metric.
+    pub response_time: Option<Levels>,
+}
+
+/// A test on a piece of text; a failed test gives `state`.
+#[derive(Clone, Debug)]
+pub struct TextAssertion {
+    pub test: TextTest,
+    pub state: State,
+}
+
+#[derive(Clone, Debug)]
+pub enum TextTest {
+    Equals(String),
+    Contains(String),
+    NotContains(String),
+    Matches(regex::Regex),
+}
+
+#[derive(Clone, Debug)]
+pub struct HeaderAssertion {
+    /// Lower-case header name.
+    pub name: String,
+    pub assertion: TextAssertion,
+}
+
+/// A test on the JSON value at `path` (or its length).
+#[derive(Clone, Debug)]
+pub struct JsonAssertion {
+    pub path: JsonPath,
+    /// Test the length of the array, object or string instead of the value.
+    pub length: bool,
+    pub test: JsonTest,
+    /// State when the test fails.
+    pub state: State,
+}
+
+#[derive(Clone, Debug)]
+pub enum JsonTest {
+    Equals(serde_json::Value),
+    NotEquals(serde_json::Value),
+    Exists(bool),
+    /// Numeric comparison `value OP operand` that must hold.
+    Compare(Comparison, f64),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Comparison {
+    Lt,
+    Le,
+    Gt,
+    Ge,
+}
+
+impl Comparison {
+    pub fn holds(self, left: f64, right: f64) -> bool {
+        match self {
+            Comparison::Lt => left < right,
+            Comparison::Le => left <= right,
+            Comparison::Gt => left > right,
+            Comparison::Ge => left >= right,
+        }
+    }
+
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Comparison::Lt => "<",
+            Comparison::Le => "<=",
+            Comparison::Gt => ">",
+            Comparison::Ge => ">=",
+        }
+    }
+}
+
+/// A path into a JSON document: dot-separated keys, numbers index arrays (`items.0.name`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct JsonPath {
+    /// As the user wrote it, for messages.
+    pub text: String,
+    /// The same path as an RFC 6901 JSON pointer (`/items/0/name`).
+    pub pointer: String,
+}
+
+impl JsonPath {
+    /// Parses a dotted path; `""` or `"."` is the document itself.
+    pub fn parse(text: &str) -> Result<JsonPath, String> {
+        let trimmed = text.strip_prefix('.').unwrap_or(text);
+        if trimmed.is_empty() {
+            return Ok(JsonPath {
+                text: text.to_string(),
+                pointer: String::new(),
+            });
+        }
+        let mut pointer = String::new();
+        for segment in trimmed.split('.') {
+            if segment.is_empty() {
+                return Err(format!("empty segment in JSON path {text:?}"));
+            }
+            pointer.push('/');
+            pointer.push_str(&segment.replace('~', "~0").replace('/', "~1"));
+        }
+        Ok(JsonPath {
+            text: text.to_string(),
+            pointer,
+        })
+    }
+
+    pub fn lookup<'a>(&self, value: &'a serde_json::Value) -> Option<&'a serde_json::Value> {
+        value.pointer(&self.pointer)
+    }
+}
+
+/// A metric taken from each response. Its levels also judge the value (Checkmk's
+/// `check_levels`), so a metric with levels is an assertion too.
+#[derive(Clone, Debug)]
+pub struct MetricSpec {
+    pub name: String,
+    pub source: MetricSource,
+    pub upper: Levels,
+    pub lower: Levels,
+    pub min: Option<f64>,
+    pub max: Option<f64>,
+}
+
+#[derive(Clone, Debug)]
+pub enum MetricSource {
+    /// The number (or, with `length`, the length) at a JSON path.
+    Json { path: JsonPath, length: bool },
+    /// Seconds from sending the request to the end of the body.
+    ResponseTime,
+    /// Bytes of the response body.
+    BodySize,
+}
+
+#[derive(Clone, Debug)]
+pub struct SchedulerSettings {
+    /// Runs in flight at once, over all datasources.
+    pub max_concurrency: usize,
+    /// Random delay up to this fraction of the interval before each interval run.
+    pub splay: f64,
+}
+
+#[derive(Clone, Debug)]
+pub struct ServerSettings {
+    /// Where `checkd run` serves HTTP; `None` disables the endpoint.
+    pub listen: Option<SocketAddr>,
+    /// When set, every route but `/healthcheck` wants `Authorization: Bearer <token>`.
+    pub bearer_token: Option<Secret>,
+}
+
+#[derive(Clone, Debug)]
+pub struct OutputSettings {
+    /// Name of checkd's own service on the daemon's host.
+    pub self_service: String,
+    /// `Version:` in the `<<<check_mk>>>` header.
+    pub version: String,
+    /// Files for the Checkmk agent's spool directory, if configured.
+    pub spool: Option<SpoolSettings>,
+    /// Piggyback blocks carry watchpost's `<<<watchpost>>>` section instead of local checks.
+    pub watchpost: bool,
+}
+
+/// One file per Checkmk host in the agent's spool directory, rewritten every `every`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SpoolSettings {
+    pub dir: PathBuf,
+    /// How often the files are rewritten; their max-age prefix is three times this, so the
+    /// agent drops them (and Checkmk shows the services stale) when checkd stops writing.
+    pub every: Duration,
+}
+
+/// The layered store: results, shared responses and tokens go through these layers in order.
+#[derive(Clone, Debug)]
+pub struct CacheSettings {
+    pub layers: Vec<CacheLayer>,
+    /// Bound of one call to a layer other than memory.
+    pub layer_timeout: Duration,
+    /// ±percent applied to store-level expiry so entries written together expire apart.
+    pub ttl_jitter_percent: u8,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum CacheLayer {
+    Memory {
+        max_entries: u64,
+        max_bytes: Option<u64>,
+    },
+    Redis {
+        url: String,
+        infix: String,
+        use_redis_ttl: bool,
+        keep_after: Duration,
+        connect_timeout: Duration,
+        command_timeout: Duration,
+        cluster: bool,
+    },
+    Sled {
+        path: PathBuf,
+        keep_after: Duration,
+    },
+}
+
+impl CacheLayer {
+    /// Whether results in this layer survive a restart of this host's daemon.
+    pub fn is_persistent(&self) -> bool {
+        !matches!(self, CacheLayer::Memory { .. })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dotted_paths_become_json_pointers() {
+        let doc = serde_json::json!({"a": {"b": [10, {"c/d": 7}]}, "": 1});
+        let cases = [
+            ("a.b.0", Some(10)),
+            ("a.b.1.c/d", Some(7)),
+            ("a.x", None),
+            (".a.b.0", Some(10)),
+        ];
+        for (path, want) in cases {
+            let got = JsonPath::parse(path)
+                .unwrap()
+                .lookup(&doc)
+                .and_then(serde_json::Value::as_i64);
+            assert_eq!(got, want, "{path}");
+        }
+        assert_eq!(JsonPath::parse("").unwrap().lookup(&doc), Some(&doc));
+        assert!(JsonPath::parse("a..b").is_err());
+    }
+}
