@@ -1,0 +1,801 @@
+//! Stage 1: the YAML as written, as plain data. Nothing here is checked beyond its shape;
+//! `resolve` validates and resolves it into the plan.
+//!
+//! The `///` comment of every field is the reference documentation: `docs/configuration.md`
+//! is rendered from this file (a last doc line `Default: …` or `Required.` fills the default
+//! column), and a test fails when they differ. Keep one struct or enum per YAML mapping.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::de::{self, Deserializer, Visitor};
+use serde::Deserialize;
+
+pub use crate::stage1::Unit;
+
+/// A string that may use `${NAME}`, `${environment}` and `${env:NAME}`; `$${` is a literal `${`.
+pub type Template = String;
+/// A duration in humantime form: `500ms`, `30s`, `5m`, `1h 30m`.
+pub type Duration = String;
+/// Any YAML value: a scalar, a list or a mapping (compared as JSON).
+pub type JsonValue = serde_json::Value;
+
+/// The daemon config (`checkd.yaml`): where this instance runs, the environments and
+/// datasources that checks use, and the daemon's own settings.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigFile {
+    /// Where this instance runs (letters, digits, `_`, `-`, `.`), e.g. `prod` or `monitoring`;
+    /// it need not be one of `environments`. The environment variable `CHECKD_ENVIRONMENT`
+    /// overrides it.
+    /// Required.
+    pub execution_environment: Option<String>,
+    /// Every execution environment an instance of this config runs in. A check that no
+    /// instance may run (see `run_from`) is a load error.
+    /// Default: `execution_environment` and the names of `environments`
+    pub execution_environments: Option<Vec<String>>,
+    /// Directories holding check files (`*.yaml`, `*.yml`, read in name order; files starting
+    /// with `.` are skipped), relative to this file. A missing directory is an error.
+    /// Default: `[checks]`
+    pub checks: Option<Vec<String>>,
+    /// The target environments, by name (letters, digits, `_`, `-`, `.`). At least one.
+    /// Required.
+    pub environments: Option<BTreeMap<String, Unit<Environment>>>,
+    /// Named ways to reach things, shared by the checks that name them in `datasource`.
+    /// Default: none
+    #[serde(default)]
+    pub datasources: BTreeMap<String, Unit<Datasource>>,
+    /// How many checks run at once and how their start times spread.
+    pub scheduler: Option<Unit<Scheduler>>,
+    /// The HTTP endpoint of `checkd run`.
+    pub server: Option<Unit<Server>>,
+    /// What checkd adds to the Checkmk output about itself.
+    pub output: Option<Unit<Output>>,
+    /// The layered store for results and shared responses.
+    /// Default: memory, then sled in `/var/lib/checkd/store`
+    pub cache: Option<Unit<Cache>>,
+}
+
+/// A target environment (`prod`, `staging`): its Checkmk host and the variables that checks
+/// and datasources template in.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Environment {
+    /// The Checkmk host whose piggyback block carries this environment's services, e.g.
+    /// `orders-${environment}`. Must be a valid Checkmk host name once resolved.
+    /// Required.
+    pub host: Template,
+    /// Values for `${NAME}` in checks and datasources (names: letters, digits, `_`). A value may
+    /// use `${environment}` and `${env:NAME}`, not other variables.
+    /// Default: none
+    #[serde(default)]
+    pub variables: BTreeMap<String, Template>,
+}
+
+/// A named datasource. `type` says which kind; the other keys are that kind's settings.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Datasource {
+    /// The kind of datasource: `http`, `tcp`, `tls` or `command`. Keys that belong to one
+    /// kind are refused with another.
+    /// Required.
+    #[serde(rename = "type")]
+    pub kind: DatasourceType,
+    /// `tcp`, `tls`: the host to connect to, e.g. `${db_host}`; templated per environment.
+    /// Required for `tcp` and `tls`.
+    pub host: Option<Template>,
+    /// `tcp`, `tls`: the port to connect to.
+    /// Default: `443` for `tls`; required for `tcp`
+    pub port: Option<u16>,
+    /// `tls`: the name sent as SNI and matched against the certificate; templated.
+    /// Default: `host`
+    pub server_name: Option<Template>,
+    /// `http`: URL that a check's `request.path` is appended to, e.g. `https://${orders_host}/api`.
+    /// Without it, checks must give `request.url`.
+    pub base_url: Option<Template>,
+    /// `http`: headers sent with every request. A check's `request.headers` override them (header names
+    /// compare case-insensitively).
+    /// Default: none
+    #[serde(default)]
+    pub headers: BTreeMap<String, Template>,
+    /// Default `timeout` of the checks using this datasource.
+    /// Default: `10s`
+    pub timeout: Option<Duration>,
+    /// `http`, `tls`: verify TLS certificates (for `tls`: that the chain leads to a trusted
+    /// root; an untrusted certificate is CRIT).
+    /// Default: `true`
+    pub tls_verify: Option<bool>,
+    /// `http`, `tls`: extra PEM bundle of CA certificates to trust, relative to the config file.
+    pub ca_file: Option<String>,
+    /// `http`: credentials sent with every request, e.g. `{type: basic, username: monitor,
+    /// password: {env: ORDERS_PASSWORD}}` or `{type: bearer, token: {file: /etc/checkd/token}}`.
+    /// Secrets are references only, never inline.
+    pub auth: Option<Auth>,
+    /// `http`: how many redirects to follow; `0` does not follow redirects.
+    /// Default: `5`
+    pub max_redirects: Option<usize>,
+    /// `http`: a larger response body fails the check instead of filling memory.
+    /// Default: `1048576` (1 MiB)
+    pub max_body_bytes: Option<u64>,
+    /// Runs against this datasource in flight at once, at least 1.
+    /// Default: `8`
+    pub max_concurrency: Option<usize>,
+    /// `http`: checks that send the same request (method, URL, headers, body) within this long share
+    /// one response: fetch once, evaluate many. `0s` shares only requests in flight together.
+    /// Default: `0s`
+    pub response_cache_for: Option<Duration>,
+    /// Execution environments this datasource is reachable from; `target` means from inside
+    /// the environment a check targets. Combines with the check's `run_from`: both must allow.
+    /// Default: anywhere
+    pub run_from: Option<Vec<String>>,
+}
+
+/// Credentials of an `http` datasource.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Auth {
+    /// `basic` (with `username` and `password`) or `bearer` (with `token`).
+    /// Required.
+    #[serde(rename = "type")]
+    pub kind: AuthType,
+    /// `basic`: the user name.
+    pub username: Option<String>,
+    /// `basic`: the password, `{env: NAME}` or `{file: PATH}`.
+    #[serde(default, deserialize_with = "secret_ref")]
+    pub password: Option<SecretRef>,
+    /// `bearer`: the token, `{env: NAME}` or `{file: PATH}`.
+    #[serde(default, deserialize_with = "secret_ref")]
+    pub token: Option<SecretRef>,
+}
+
+/// Kinds of HTTP authentication.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuthType {
+    /// HTTP Basic: `Authorization: Basic base64(username:password)`.
+    Basic,
+    /// `Authorization: Bearer <token>`.
+    Bearer,
+}
+
+/// Kinds of datasource.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DatasourceType {
+    /// HTTP(S) requests with reqwest; checks give `request`, `expect`, `metrics`, `foreach`.
+    Http,
+    /// Connect to `host:port`; checks give `tcp`.
+    Tcp,
+    /// TLS handshake and certificate checks against `host:port`; checks give `tls`.
+    Tls,
+    /// Run a local program the Nagios plugin way; checks give `command`.
+    Command,
+}
+
+impl std::fmt::Display for DatasourceType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            DatasourceType::Http => "http",
+            DatasourceType::Tcp => "tcp",
+            DatasourceType::Tls => "tls",
+            DatasourceType::Command => "command",
+        })
+    }
+}
+
+/// Scheduler settings.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scheduler {
+    /// Runs in flight at once over all datasources, at least 1.
+    /// Default: `64`
+    pub max_concurrency: Option<usize>,
+    /// Random delay before each interval run, as a fraction of the interval (0.0–1.0), so checks
+    /// that start together do not keep firing together.
+    /// Default: `0.1`
+    pub splay: Option<f64>,
+}
+
+/// HTTP endpoint settings.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Server {
+    /// `ADDRESS:PORT` of the endpoint (`GET /`, `/healthcheck`, `/metrics`, `/api/v1/results`),
+    /// or `false` for no endpoint. Port 6556 belongs to the Checkmk agent.
+    /// Default: `127.0.0.1:6559`
+    pub listen: Option<Listen>,
+    /// Require `Authorization: Bearer <token>` on every route but `/healthcheck`.
+    /// Default: no token
+    #[serde(default, deserialize_with = "secret_ref")]
+    pub bearer_token: Option<SecretRef>,
+}
+
+/// Where a secret comes from: never inline in a config file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecretRef {
+    /// The name of a process environment variable holding the secret.
+    pub env: Option<String>,
+    /// A file holding the secret (surrounding whitespace is trimmed), relative to the config
+    /// file; read again on every reload.
+    pub file: Option<String>,
+}
+
+/// Checkmk output settings.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Output {
+    /// Name of checkd's own service on the daemon's host.
+    /// Default: `checkd`
+    pub self_service: Option<String>,
+    /// Write the results into the Checkmk agent's spool directory too: one file per host,
+    /// replaced atomically.
+    /// Default: no spool files
+    pub spool: Option<Spool>,
+    /// Deliver the services in watchpost's `<<<watchpost>>>` section instead of local checks,
+    /// so a team moving from watchpost keeps its Checkmk plugin and services
+    /// (docs/migrating-from-watchpost.md). checkd's own service stays a local check.
+    /// Default: `false`
+    pub watchpost: Option<bool>,
+}
+
+/// Spool files for the Checkmk agent (`/var/lib/check_mk_agent/spool`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Spool {
+    /// The agent's spool directory, relative to the config file.
+    /// Required.
+    pub dir: String,
+    /// How often the files are rewritten. Their name starts with three times this in seconds
+    /// (`180_checkd_<host>.txt`): the agent skips an older file, so the services go stale in
+    /// Checkmk when checkd stops.
+    /// Default: the shortest check interval, between `10s` and `5m`
+    pub every: Option<Duration>,
+}
+
+/// The layered store: reads try the layers in order and copy a hit into the faster ones;
+/// writes go to every layer; a failing layer is skipped and probed again in the background.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Cache {
+    /// The layers, fastest first; any subset of memory, redis and sled, in any order.
+    /// Default: `[{type: memory}, {type: sled}]`
+    pub layers: Option<Vec<CacheLayer>>,
+    /// The most one call to a layer other than memory may take; a slower layer is skipped.
+    /// Default: `250ms`
+    pub layer_timeout: Option<Duration>,
+    /// Spread the store-level expiry of entries by up to ± this many percent (0–50), so
+    /// entries written together do not expire together.
+    /// Default: `0`
+    pub ttl_jitter_percent: Option<u8>,
+}
+
+/// One cache layer. `type` says which; the other keys belong to that type.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CacheLayer {
+    /// `memory`, `redis` or `sled`.
+    /// Required.
+    #[serde(rename = "type")]
+    pub kind: CacheLayerType,
+    /// memory: the most entries it holds before evicting the least used.
+    /// Default: `100000`
+    pub max_entries: Option<u64>,
+    /// memory: the most bytes of entries it holds.
+    /// Default: no byte bound
+    pub max_bytes: Option<u64>,
+    /// redis: `redis://host:port/db`, or any node of a cluster with `cluster: true`.
+    /// Required for redis.
+    pub url: Option<String>,
+    /// redis: the team's part of the key namespace `checkd:<infix>:v<format>:<key>` (no `:`).
+    /// Default: `default`
+    pub infix: Option<String>,
+    /// redis: let Redis expire entries (validity plus `keep_after`); off keeps them until
+    /// overwritten, so an expired result can still be served as the last one.
+    /// Default: `true`
+    pub use_redis_ttl: Option<bool>,
+    /// redis: bound of one connection attempt.
+    /// Default: `1s`
+    pub connect_timeout: Option<Duration>,
+    /// redis: bound of one command.
+    /// Default: `200ms`
+    pub command_timeout: Option<Duration>,
+    /// redis: the URL names a node of a Redis Cluster.
+    /// Default: `false`
+    pub cluster: Option<bool>,
+    /// sled: the database directory, relative to the config file.
+    /// Default: `/var/lib/checkd/store`
+    pub path: Option<String>,
+    /// redis, sled: how long an entry is kept after it expired, to be served as last result.
+    /// Default: `24h`
+    pub keep_after: Option<Duration>,
+}
+
+/// Kinds of cache layer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CacheLayerType {
+    /// In-process, bounded, lost on restart.
+    Memory,
+    /// Shared between instances.
+    Redis,
+    /// On local disk; survives restarts.
+    Sled,
+}
+
+/// A check file (`checks/*.yaml`): a list of checks. `checks: []` is a valid file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CheckFile {
+    /// The checks of this file.
+    /// Required.
+    pub checks: Vec<Unit<Check>>,
+}
+
+/// One check: what to request, in which environments, how often, and how to judge the answer.
+/// It becomes one job per target environment.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Check {
+    /// The service name, e.g. `Orders API health`; templated per environment. Must be a valid
+    /// Checkmk service name (no `"`, `'`, `;`, `$`) and unique on its host.
+    /// Required.
+    pub name: Template,
+    /// Stable identifier of the check (results are stored under it); unique over all files.
+    /// Default: the `name` as written (before templating)
+    pub id: Option<String>,
+    /// The environments to run in; each must be defined in the daemon config.
+    /// Required.
+    pub environments: Vec<String>,
+    /// The datasource to use, by name.
+    /// Required.
+    pub datasource: String,
+    /// Run every this long; a result is fresh for this long. Exactly one of `cache_for` and
+    /// `schedule`.
+    pub cache_for: Option<Duration>,
+    /// Run at the times of this 5-field crontab pattern (`minute hour day-of-month month
+    /// day-of-week`, `1-5` = Monday–Friday); a result is valid until the next run plus `grace`.
+    pub schedule: Option<String>,
+    /// Time zone of `schedule`, e.g. `Europe/Berlin`. Only with `schedule`.
+    /// Default: `UTC`
+    pub timezone: Option<String>,
+    /// How long after the next scheduled run a result stays valid. Only with `schedule`.
+    /// Default: `5m`
+    pub grace: Option<Duration>,
+    /// Upper bound of one run; a run that takes longer is UNKNOWN "timed out after …".
+    /// Default: the datasource's `timeout`
+    pub timeout: Option<Duration>,
+    /// A served result older than this turns UNKNOWN ("stale since …").
+    /// Default: 3 × `cache_for`; with `schedule`, 3 × the longest gap between its next runs
+    pub stale_after: Option<Duration>,
+    /// After an OK result, report a non-OK one only when this many more runs in a row were
+    /// non-OK too; meanwhile the OK result is served with a note "non-OK 1 of 3: …".
+    /// Recovery to OK is reported at once.
+    /// Default: `0`
+    pub retries: Option<u32>,
+    /// How soon a held-back non-OK result is checked again. Only with `retries`.
+    /// Default: `1m`, or `cache_for` if shorter
+    pub retry_interval: Option<Duration>,
+    /// Execution environments this check may run from; `target` means from inside the
+    /// environment it targets (e.g. `[target, monitoring]`). Combines with the datasource's.
+    /// Default: anywhere
+    pub run_from: Option<Vec<String>>,
+    /// What an instance that may not run this check does: `omit` leaves it out of its output
+    /// (another instance reports it); `skip` shows the last result it has, else UNKNOWN
+    /// "not runnable from …".
+    /// Default: `omit`
+    pub elsewhere: Option<Elsewhere>,
+    /// Service labels; values are templated.
+    /// Default: none
+    #[serde(default)]
+    pub labels: BTreeMap<String, Template>,
+    /// What to send (`http` datasources).
+    /// Required for `http`.
+    pub request: Option<Unit<Request>>,
+    /// Assertions on the response; each failing one makes the service WARN or CRIT.
+    /// Default: status 2xx
+    #[serde(default)]
+    pub expect: Unit<Expect>,
+    /// Metrics taken from each response; their levels judge the value too.
+    /// Default: none
+    #[serde(default)]
+    pub metrics: Vec<Unit<Metric>>,
+    /// Summary when everything is OK; without it the summary lists the results.
+    pub ok_summary: Option<String>,
+    /// One more service per element of a JSON array in the response.
+    pub foreach: Option<Unit<Foreach>>,
+    /// What to send and expect on a `tcp` datasource's connection.
+    /// Default: connect only
+    pub tcp: Option<Unit<TcpCheck>>,
+    /// How to judge a `tls` datasource's certificate.
+    /// Default: `days_left: {warn: 14, crit: 7}`
+    pub tls: Option<Unit<TlsCheck>>,
+    /// The program a `command` datasource runs.
+    /// Required for `command`.
+    pub command: Option<Unit<CommandCheck>>,
+}
+
+/// A check on a `tcp` datasource. The connect time is the `connect_time` metric.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TcpCheck {
+    /// Written once connected, e.g. `"PING\r\n"`; templated.
+    pub send: Option<Template>,
+    /// Text the first line of the answer must contain (CRIT otherwise); templated.
+    pub expect: Option<Template>,
+    /// Upper levels on the connect time.
+    pub connect_time: Option<DurationLevels>,
+}
+
+/// A check on a `tls` datasource. Days until expiry are the `days_left` metric.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsCheck {
+    /// Lower levels on the days until the certificate expires (WARN below `warn`, CRIT below
+    /// `crit`); an expired certificate is always CRIT.
+    /// Default: `{warn: 14, crit: 7}`
+    pub days_left: Option<Levels>,
+}
+
+/// A check on a `command` datasource: a Nagios-compatible plugin. Exit code 0–3 is the state,
+/// the first line the summary, further lines the details, perfdata after `|` the metrics.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CommandCheck {
+    /// The program: a path or a name looked up in `PATH`; templated. With `shell`, a shell
+    /// command.
+    /// Required.
+    pub program: Template,
+    /// Arguments, each passed as it is (no shell splitting); templated.
+    /// Default: none
+    #[serde(default)]
+    pub args: Vec<Template>,
+    /// Environment variables for the program, on top of `PATH` and `LANG=C`; templated.
+    /// Default: none
+    #[serde(default)]
+    pub env: BTreeMap<String, Template>,
+    /// Run `program` with `/bin/sh -c` (args become `$1`, `$2`, …).
+    /// Default: `false`
+    #[serde(default)]
+    pub shell: bool,
+    /// At most this much of the program's output is kept; the rest is discarded.
+    /// Default: `65536`
+    pub max_output_bytes: Option<usize>,
+}
+
+/// The HTTP request of a check. Exactly one of `path` and `url`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Request {
+    /// HTTP method.
+    /// Default: `GET`
+    pub method: Option<String>,
+    /// Appended to the datasource's `base_url`, e.g. `/health`.
+    pub path: Option<Template>,
+    /// Absolute `http://` or `https://` URL, instead of `path`.
+    pub url: Option<Template>,
+    /// Request headers; they override the datasource's headers of the same name.
+    /// Default: none
+    #[serde(default)]
+    pub headers: BTreeMap<String, Template>,
+    /// Request body.
+    pub body: Option<Template>,
+}
+
+/// Assertions on an HTTP response.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Expect {
+    /// Acceptable status code (100–599) or list of codes.
+    /// Default: any 2xx
+    pub status: Option<StatusCodes>,
+    /// Tests on the response body, each with exactly one of `equals`, `contains`,
+    /// `not_contains`, `matches`.
+    /// Default: none
+    #[serde(default)]
+    pub body: Vec<TextTest>,
+    /// Tests on response headers: header name (any case) → one text test.
+    /// Default: none
+    #[serde(default)]
+    pub headers: BTreeMap<String, TextTest>,
+    /// Levels on the response time; also emitted as the `response_time` metric (seconds).
+    pub response_time: Option<DurationLevels>,
+    /// Tests on values in a JSON response body.
+    /// Default: none
+    #[serde(default)]
+    pub json: Vec<JsonTest>,
+}
+
+/// A test on a text; exactly one of `equals`, `contains`, `not_contains`, `matches`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TextTest {
+    /// The whole text equals this.
+    pub equals: Option<String>,
+    /// The text contains this.
+    pub contains: Option<String>,
+    /// The text does not contain this.
+    pub not_contains: Option<String>,
+    /// The text matches this regular expression (Rust `regex` syntax, unanchored).
+    pub matches: Option<String>,
+    /// The state when the test fails.
+    /// Default: `crit`
+    pub state: Option<FailState>,
+}
+
+/// A test on the JSON value at `path`; exactly one of `equals`, `not_equals`, `exists`, `lt`,
+/// `le`, `gt`, `ge`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JsonTest {
+    /// Dot-separated path into the document: keys, and numbers for array elements
+    /// (`items.0.name`); `.` is the document itself.
+    /// Required.
+    pub path: String,
+    /// Test the length of the array, object or string at `path` instead of the value.
+    /// Default: `false`
+    #[serde(default)]
+    pub length: bool,
+    /// The value equals this (any YAML value: number, string, boolean, null, list, mapping).
+    #[serde(default, deserialize_with = "present")]
+    pub equals: Option<JsonValue>,
+    /// The value does not equal this.
+    #[serde(default, deserialize_with = "present")]
+    pub not_equals: Option<JsonValue>,
+    /// `true`: the path must exist; `false`: it must not.
+    pub exists: Option<bool>,
+    /// The number is less than this.
+    pub lt: Option<f64>,
+    /// The number is less than or equal to this.
+    pub le: Option<f64>,
+    /// The number is greater than this.
+    pub gt: Option<f64>,
+    /// The number is greater than or equal to this.
+    pub ge: Option<f64>,
+    /// The state when the test fails.
+    /// Default: `crit`
+    pub state: Option<FailState>,
+}
+
+/// The state a failed test gives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FailState {
+    /// WARN.
+    Warn,
+    /// CRIT.
+    Crit,
+    /// UNKNOWN.
+    Unknown,
+}
+
+/// Warn/crit levels given as durations.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DurationLevels {
+    /// WARN at or above this.
+    pub warn: Option<Duration>,
+    /// CRIT at or above this; not below `warn`.
+    pub crit: Option<Duration>,
+}
+
+/// Warn/crit levels. Upper levels: WARN at or above `warn`, CRIT at or above `crit`
+/// (`warn` ≤ `crit`). Lower levels: WARN below `warn`, CRIT below `crit` (`warn` ≥ `crit`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Levels {
+    /// The WARN level.
+    pub warn: Option<f64>,
+    /// The CRIT level.
+    pub crit: Option<f64>,
+}
+
+/// A metric taken from each response; exactly one of `json` and `from`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Metric {
+    /// Metric name: letters, digits, `_`, `-`, `.`; unique within the check.
+    /// Required.
+    pub name: String,
+    /// Path of the number in the JSON body (see `expect.json[].path`).
+    pub json: Option<String>,
+    /// Take the length of the array, object or string at `json` instead.
+    /// Default: `false`
+    #[serde(default)]
+    pub length: bool,
+    /// A value of the response itself instead of `json`.
+    pub from: Option<MetricFrom>,
+    /// Upper levels.
+    pub levels: Option<Levels>,
+    /// Lower levels.
+    pub lower_levels: Option<Levels>,
+    /// Lowest value, for graphs.
+    pub min: Option<f64>,
+    /// Highest value, for graphs.
+    pub max: Option<f64>,
+}
+
+/// Values of the response itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MetricFrom {
+    /// Seconds from sending the request to the end of the body.
+    ResponseTime,
+    /// Bytes of the response body.
+    BodySize,
+}
+
+/// One service per element of the JSON array at `path`, named by the check's name plus `suffix`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Foreach {
+    /// Path of the array in the JSON body.
+    /// Required.
+    pub path: String,
+    /// Appended to the service name; must use `${item.FIELD}` (a field of the element),
+    /// `${item}` (a scalar element) or `${index}` (its position) so every element gets its own
+    /// service. Templated like the name.
+    /// Required.
+    pub suffix: Template,
+    /// Tests on each element; paths are relative to the element.
+    /// Default: none
+    #[serde(default)]
+    pub expect: ForeachExpect,
+    /// Metrics of each element; `json` paths are relative to the element.
+    /// Default: none
+    #[serde(default)]
+    pub metrics: Vec<Unit<Metric>>,
+    /// Summary of an element's service when everything is OK.
+    pub ok_summary: Option<String>,
+}
+
+/// Assertions on each element of a `foreach`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ForeachExpect {
+    /// Tests on values of the element.
+    /// Default: none
+    #[serde(default)]
+    pub json: Vec<JsonTest>,
+}
+
+/// `status: 200` or `status: [200, 204]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StatusCodes(pub Vec<i64>);
+
+impl<'de> Deserialize<'de> for StatusCodes {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(StatusVisitor { list: true })
+    }
+}
+
+struct StatusVisitor {
+    /// Whether a list is acceptable (not inside a list).
+    list: bool,
+}
+
+impl<'de> Visitor<'de> for StatusVisitor {
+    type Value = StatusCodes;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // A list is welcome at the top too (see the field's doc); the message names the element.
+        f.write_str("an integer 100–599")
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<StatusCodes, E> {
+        Ok(StatusCodes(vec![v]))
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<StatusCodes, E> {
+        i64::try_from(v)
+            .map(|v| StatusCodes(vec![v]))
+            .map_err(|_| E::invalid_value(de::Unexpected::Unsigned(v), &self))
+    }
+
+    fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<StatusCodes, A::Error> {
+        if !self.list {
+            return Err(de::Error::invalid_type(de::Unexpected::Seq, &self));
+        }
+        let mut codes = Vec::new();
+        while let Some(one) = seq.next_element_seed(StatusSeed)? {
+            codes.extend(one.0);
+        }
+        Ok(StatusCodes(codes))
+    }
+}
+
+struct StatusSeed;
+
+impl<'de> de::DeserializeSeed<'de> for StatusSeed {
+    type Value = StatusCodes;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<StatusCodes, D::Error> {
+        deserializer.deserialize_any(StatusVisitor { list: false })
+    }
+}
+
+/// `listen: "127.0.0.1:6559"` or `listen: false`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Listen {
+    /// Serve on this `IP:PORT`.
+    Address(String),
+    /// No HTTP endpoint.
+    Off,
+}
+
+impl<'de> Deserialize<'de> for Listen {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Listen;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an address like 127.0.0.1:6559, or false for no endpoint")
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<Listen, E> {
+                if v {
+                    Err(E::invalid_value(de::Unexpected::Bool(v), &self))
+                } else {
+                    Ok(Listen::Off)
+                }
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Listen, E> {
+                Ok(Listen::Address(v.to_string()))
+            }
+        }
+        deserializer.deserialize_any(V)
+    }
+}
+
+/// `equals: null` means "equals null", not "no test": a present key is always `Some`.
+fn present<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<JsonValue>, D::Error> {
+    JsonValue::deserialize(deserializer).map(Some)
+}
+
+/// A [`SecretRef`], refusing an inline secret without echoing it into the error message.
+fn secret_ref<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<SecretRef>, D::Error> {
+    struct Visitor;
+    const INLINE: &str = "a secret is never written inline: use {env: NAME} or {file: PATH}";
+    impl<'de> serde::de::Visitor<'de> for Visitor {
+        type Value = Option<SecretRef>;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("{env: NAME} or {file: PATH}")
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+            SecretRef::deserialize(serde::de::value::MapAccessDeserializer::new(map)).map(Some)
+        }
+        fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<Self::Value, E> {
+            Err(E::custom(INLINE))
+        }
+        fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<Self::Value, E> {
+            Err(E::custom(INLINE))
+        }
+        fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<Self::Value, E> {
+            Err(E::custom(INLINE))
+        }
+        fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<Self::Value, E> {
+            Err(E::custom(INLINE))
+        }
+        fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<Self::Value, E> {
+            Err(E::custom(INLINE))
+        }
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(self, _: A) -> Result<Self::Value, A::Error> {
+            Err(serde::de::Error::custom(INLINE))
+        }
+    }
+    deserializer.deserialize_any(Visitor)
+}
+
+/// What an instance does with a check it may not run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Elsewhere {
+    /// Leave it out of this instance's output.
+    Omit,
+    /// Show the last result, else UNKNOWN "not runnable from …".
+    Skip,
+}
