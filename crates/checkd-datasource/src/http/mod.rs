@@ -1,0 +1,90 @@
+//! The HTTP datasource: [`fetch`] sends the job's request and reads a bounded body,
+//! [`share`] makes runs with the same request (by [`key`]) share one answer, [`evaluate`]
+//! judges the answer for each job without any IO.
+
+mod cached;
+mod evaluate;
+mod fetch;
+mod foreach;
+mod json;
+mod key;
+mod reason;
+pub(crate) mod share;
+mod text;
+
+use std::time::Duration;
+
+use checkd_model::plan::{HttpDatasource, HttpRequest, Job};
+
+use crate::{BuildError, Outcome};
+
+pub use evaluate::evaluate;
+
+/// A response as the evaluation sees it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HttpResponse {
+    pub status: u16,
+    /// Header names are lower-case; a repeated header appears once per value.
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+    /// From sending the request to the end of the body.
+    pub elapsed: Duration,
+}
+
+/// One configured HTTP datasource: its client, the limits of its responses and how runs
+/// share them.
+#[derive(Debug)]
+pub(crate) struct HttpClient {
+    client: reqwest::Client,
+    max_body_bytes: u64,
+    max_redirects: usize,
+    seed: key::Seed,
+    response_cache_for: Duration,
+}
+
+impl HttpClient {
+    pub(crate) fn build(spec: &HttpDatasource) -> Result<HttpClient, BuildError> {
+        Ok(HttpClient {
+            client: fetch::client(spec)?,
+            max_body_bytes: spec.max_body_bytes,
+            max_redirects: spec.max_redirects,
+            seed: key::Seed::new(spec),
+            response_cache_for: spec.response_cache_for,
+        })
+    }
+
+    /// Gets the answer to the job's request (shared with other runs that send the same
+    /// request, see [`share`]) and evaluates it for this job.
+    pub(crate) async fn run(
+        &self,
+        job: &Job,
+        request: &HttpRequest,
+        sharing: &share::Sharing,
+    ) -> Outcome {
+        let limits = fetch::Limits {
+            timeout: job.timeout,
+            max_body_bytes: self.max_body_bytes,
+            max_redirects: self.max_redirects,
+        };
+        let policy = share::Policy {
+            cache_for: self.response_cache_for,
+            timeout: job.timeout,
+        };
+        let key = key::request_key(&self.seed, request);
+        let fetched = sharing
+            .get(&key, policy, || fetch::fetch(&self.client, request, limits))
+            .await;
+        match &*fetched {
+            Ok(fetch::Fetched::Complete(response)) => {
+                Outcome::Evaluated(evaluate(job, &job.evaluation, response))
+            }
+            Ok(fetch::Fetched::Misbehaved { status, problem }) => {
+                Outcome::Evaluated(evaluate::misbehaved(job, &job.evaluation, *status, problem))
+            }
+            Err(reason) => {
+                tracing::debug!(job = %job.key, %reason, "datasource unavailable");
+                Outcome::Unavailable(reason.clone())
+            }
+        }
+    }
+}
