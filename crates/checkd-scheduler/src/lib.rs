@@ -1,0 +1,22 @@
+//! The scheduler: runs every (check, environment) of the plan when it is due — every
+//! `cache_for` with a per-job splay, or at its cron times — with a timeout per run and
+//! concurrency bounded globally and per datasource, and keeps the latest record of each job
+//! on the [`Board`] and in the store.
+//!
+//! Time comes from `tokio::time` through [`Clock`], so tests run with paused time.
+//! It deliberately does not fetch (checkd-datasource does), render (checkd-checkmk) or
+//! decide what a record looks like to Checkmk (`checkd_model::serve`).
+
+mod board;
+mod clock;
+mod executor;
+mod loop_;
+mod schedule;
+mod stats;
+
+pub use board::Board;
+pub use clock::Clock;
+pub use executor::{apply, Executor, Runner};
+pub use loop_::Scheduler;
+pub use schedule::{next_cron_ms, validity};
+pub use stats::{Stats, StatsSnapshot, RUN_DURATION_BUCKETS_S};
