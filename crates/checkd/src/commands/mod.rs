@@ -1,0 +1,129 @@
+//! One module per subcommand; shared loading and exit codes here.
+
+pub mod daemon;
+pub mod once;
+pub mod output;
+pub mod validate;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use checkd_config::{Diagnostics, LoadOptions};
+use checkd_datasource::Datasources;
+use checkd_model::plan::{CacheLayer, Plan};
+use checkd_store::{build_chain, ChainOptions, LayerConfig, Store};
+
+use crate::selfmon::SelfStatus;
+
+/// `checkd once`'s code when checkd itself fails (bad config, …): above every Nagios state.
+pub const EXIT_INTERNAL: u8 = 4;
+
+/// Loads the config with the process environment, `CHECKD_ENVIRONMENT` overriding the
+/// execution environment.
+pub fn load(config: &Path) -> Result<Arc<Plan>, Diagnostics> {
+    let lookup = |name: &str| std::env::var(name).ok();
+    let options = LoadOptions {
+        execution_environment: std::env::var("CHECKD_ENVIRONMENT")
+            .ok()
+            .filter(|e| !e.is_empty()),
+        env: &lookup,
+    };
+    checkd_config::load(config, &options).map(Arc::new)
+}
+
+/// Opens the configured cache layers as one chain. A layer that cannot be used (a locked or
+/// unwritable sled directory) is logged and left out: checkd keeps serving from the others.
+/// `persistent_only` leaves out the memory layers, for reading what a daemon left behind.
+pub async fn open_store(plan: &Plan, persistent_only: bool) -> anyhow::Result<OpenedStore> {
+    let layers: Vec<LayerConfig> = plan
+        .cache
+        .layers
+        .iter()
+        .filter(|layer| !persistent_only || layer.is_persistent())
+        .map(LayerConfig::from_plan)
+        .collect();
+    if layers.is_empty() {
+        anyhow::bail!("no persistent cache layer is configured (cache.layers)");
+    }
+    let built = build_chain(
+        &layers,
+        ChainOptions::from_plan(&plan.cache),
+        &producer(plan),
+    )
+    .await?;
+    for problem in &built.problems {
+        tracing::error!("{problem}");
+    }
+    if built.chain.layers().next().is_none() {
+        anyhow::bail!("no cache layer could be opened");
+    }
+    let left_out = built.problems.iter().map(ToString::to_string).collect();
+    Ok(OpenedStore {
+        store: Arc::new(built.chain),
+        left_out,
+    })
+}
+
+/// The cache chain, and the configured layers that could not be opened.
+#[derive(Debug, Clone)]
+pub struct OpenedStore {
+    pub store: Arc<dyn Store>,
+    pub left_out: Vec<String>,
+}
+
+impl OpenedStore {
+    /// For the self-monitoring service.
+    pub fn status(&self, lag_ms: u64) -> SelfStatus {
+        SelfStatus {
+            lag_ms,
+            layers: self.store.stats(),
+            left_out: self.left_out.clone(),
+            last_reload: None,
+        }
+    }
+}
+
+/// Where shared datasource responses live: a bounded memory layer, and the configured Redis
+/// layers so instances sharing a Redis share responses too. Never sled: a response is only
+/// worth keeping for seconds.
+pub async fn response_store(plan: &Plan) -> anyhow::Result<Arc<dyn Store>> {
+    let mut layers = vec![LayerConfig::Memory {
+        max_entries: Datasources::DEFAULT_MAX_RESPONSES,
+        max_bytes: Some(Datasources::DEFAULT_MAX_RESPONSE_BYTES),
+    }];
+    layers.extend(
+        plan.cache
+            .layers
+            .iter()
+            .filter(|layer| matches!(layer, CacheLayer::Redis { .. }))
+            .map(LayerConfig::from_plan),
+    );
+    let built = build_chain(
+        &layers,
+        ChainOptions::from_plan(&plan.cache),
+        &producer(plan),
+    )
+    .await?;
+    Ok(Arc::new(built.chain))
+}
+
+/// The plan's datasources, sharing responses through `responses`.
+pub fn datasources(plan: &Plan, responses: &Arc<dyn Store>) -> anyhow::Result<Datasources> {
+    Ok(Datasources::build(&plan.datasources)?
+        .with_store(Arc::clone(responses))
+        .with_producer(&producer(plan)))
+}
+
+/// Who wrote an entry: the execution environment and the host, for people reading a shared
+/// Redis.
+fn producer(plan: &Plan) -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_else(|_| "unknown".to_string());
+    format!("{}@{host}", plan.execution_environment)
+}
+
+/// Prints every diagnostic on stderr, one per line.
+pub fn report(diagnostics: &Diagnostics) {
+    eprintln!("{diagnostics}");
+}

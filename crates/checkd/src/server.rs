@@ -1,0 +1,416 @@
+//! The HTTP endpoint: `GET /` agent output, `GET /healthcheck`, `GET /api/v1/results`.
+
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+
+use axum::body::Bytes;
+use futures::future::{BoxFuture, FutureExt, Shared};
+
+use axum::extract::{Query, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use checkd_scheduler::{Board, Clock, Stats};
+
+use crate::commands::OpenedStore;
+use crate::selfmon::{Reloaded, SelfStatus};
+use crate::view::{Filter, View};
+
+/// Requests handled at once; more wait their turn.
+const MAX_CONCURRENT_REQUESTS: usize = 32;
+/// Bound of one request.
+const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// A scheduler that has not turned for this long is considered stuck.
+const STUCK_AFTER_MS: i64 = 10_000;
+
+/// A value that a reload replaces while readers keep the one they took.
+#[derive(Debug)]
+pub struct Swap<T>(Arc<RwLock<Arc<T>>>);
+
+impl<T> Clone for Swap<T> {
+    fn clone(&self) -> Self {
+        Swap(Arc::clone(&self.0))
+    }
+}
+
+impl<T> Swap<T> {
+    pub fn new(value: T) -> Swap<T> {
+        Swap(Arc::new(RwLock::new(Arc::new(value))))
+    }
+
+    pub fn load(&self) -> Arc<T> {
+        Arc::clone(&self.0.read().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    pub fn store(&self, value: T) {
+        *self.0.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(value);
+    }
+}
+
+/// What the handlers read.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    pub view: Swap<View>,
+    pub board: Arc<Board>,
+    pub stats: Arc<Stats>,
+    pub clock: Clock,
+    pub store: OpenedStore,
+    /// The outcome of the last reload, for checkd's own service.
+    pub reload: Swap<Option<Reloaded>>,
+    /// The scrape being rendered, shared by the requests that arrive meanwhile.
+    pub scrape: Scrape,
+}
+
+impl AppState {
+    /// checkd's own state now.
+    pub fn self_status(&self) -> SelfStatus {
+        let mut status = self.store.status(self.stats.snapshot().lag_ms);
+        status.last_reload = Option::clone(&self.reload.load());
+        status
+    }
+}
+
+pub fn app(state: AppState) -> Router {
+    Router::new()
+        .route("/", get(agent_output))
+        .route("/healthcheck", get(healthcheck))
+        .route("/api/v1/results", get(results))
+        .route("/api/v1/status", get(status))
+        .route("/metrics", get(metrics))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            require_token,
+        ))
+        // A scrape renders everything in one buffer: a few at a time is plenty, and a client
+        // that stalls cannot hold a connection's worth of work forever.
+        .layer(tower::limit::ConcurrencyLimitLayer::new(
+            MAX_CONCURRENT_REQUESTS,
+        ))
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            StatusCode::SERVICE_UNAVAILABLE,
+            REQUEST_TIMEOUT,
+        ))
+        .with_state(state)
+}
+
+async fn agent_output(State(state): State<AppState>) -> Response {
+    let body = state.scrape.output(&state).await;
+    ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], body).into_response()
+}
+
+type Rendering = Shared<BoxFuture<'static, Bytes>>;
+
+/// Scrapes that arrive while another one renders wait for it and get the same text: a burst
+/// of clients costs one rendering, and the text is at most one rendering old.
+#[derive(Debug, Clone, Default)]
+pub struct Scrape {
+    rendering: Arc<Mutex<Option<Rendering>>>,
+    /// Renderings done, for tests and curiosity.
+    renders: Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl Scrape {
+    async fn output(&self, state: &AppState) -> Bytes {
+        let rendering = {
+            let mut slot = self
+                .rendering
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            match slot.as_ref() {
+                Some(rendering) => rendering.clone(),
+                None => {
+                    let state = state.clone();
+                    self.renders
+                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    // Rendering is CPU work: keep it off the async workers.
+                    let rendering = async move {
+                        let render = move || {
+                            let status = state.self_status();
+                            Bytes::from(state.view.load().agent_output(
+                                &state.board,
+                                &status,
+                                state.clock.now_ms(),
+                            ))
+                        };
+                        tokio::task::spawn_blocking(render)
+                            .await
+                            .unwrap_or_default()
+                    }
+                    .boxed()
+                    .shared();
+                    *slot = Some(rendering.clone());
+                    rendering
+                }
+            }
+        };
+        let body = rendering.clone().await;
+        let mut slot = self
+            .rendering
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if slot
+            .as_ref()
+            .is_some_and(|current| current.ptr_eq(&rendering))
+        {
+            *slot = None;
+        }
+        body
+    }
+}
+
+/// With `server.bearer_token`, every route but `/healthcheck` wants that token.
+async fn require_token(
+    State(state): State<AppState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let view = state.view.load();
+    let Some(token) = view.plan().server.bearer_token.as_ref() else {
+        return next.run(request).await;
+    };
+    if request.uri().path() == "/healthcheck" {
+        return next.run(request).await;
+    }
+    let given = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    if given == Some(token.expose()) {
+        next.run(request).await
+    } else {
+        (
+            StatusCode::UNAUTHORIZED,
+            [(header::WWW_AUTHENTICATE, "Bearer")],
+        )
+            .into_response()
+    }
+}
+
+async fn healthcheck(State(state): State<AppState>) -> StatusCode {
+    let heartbeat = state.stats.snapshot().heartbeat_ms;
+    if heartbeat > 0 && state.clock.now_ms().saturating_sub(heartbeat) < STUCK_AFTER_MS {
+        StatusCode::NO_CONTENT
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    }
+}
+
+async fn results(State(state): State<AppState>, Query(filter): Query<Filter>) -> Response {
+    let records = state.board.snapshot();
+    Json(
+        state
+            .view
+            .load()
+            .results(&records, state.clock.now_ms(), &filter),
+    )
+    .into_response()
+}
+
+/// Prometheus text: checks by state, runs, durations, timeouts, lag, cache layers.
+async fn metrics(State(state): State<AppState>) -> Response {
+    use crate::metrics::{render, Histogram, MetricsInput, StateCounts, CONTENT_TYPE};
+    let records = state.board.snapshot();
+    let [ok, warn, crit, unknown] = state
+        .view
+        .load()
+        .state_counts(&records, state.clock.now_ms());
+    let scheduler = state.stats.snapshot();
+    let input = MetricsInput {
+        checks: StateCounts {
+            ok,
+            warn,
+            crit,
+            unknown,
+        },
+        runs_total: scheduler.runs,
+        run_timeouts_total: scheduler.timeouts,
+        datasource_unavailable_total: scheduler.unavailable,
+        scheduler_lag_seconds: scheduler.lag_ms as f64 / 1000.0,
+        run_duration_seconds: Histogram {
+            buckets: checkd_scheduler::RUN_DURATION_BUCKETS_S
+                .iter()
+                .copied()
+                .zip(scheduler.duration_buckets)
+                .collect(),
+            sum: scheduler.duration_sum_s,
+            count: scheduler.runs,
+        },
+        layers: state.store.store.stats(),
+        token_fetches_total: 0,
+    };
+    ([(header::CONTENT_TYPE, CONTENT_TYPE)], render(&input)).into_response()
+}
+
+/// The scheduler's counters and every cache layer's statistics.
+async fn status(State(state): State<AppState>) -> Response {
+    let scheduler = state.stats.snapshot();
+    Json(serde_json::json!({
+        "scheduler": {
+            "runs": scheduler.runs,
+            "timeouts": scheduler.timeouts,
+            "unavailable": scheduler.unavailable,
+            "lag_ms": scheduler.lag_ms,
+            "heartbeat_ms": scheduler.heartbeat_ms,
+        },
+        "cache": {
+            "layers": state.store.store.stats(),
+            "left_out": state.store.left_out,
+        },
+    }))
+    .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use axum::body::Body;
+    use axum::http::Request;
+    use checkd_store::MemoryStore;
+    use tower::ServiceExt;
+
+    use super::*;
+
+    fn state(stats: Arc<Stats>, clock: Clock) -> AppState {
+        let plan = checkd_model::testing::plan(vec![]);
+        AppState {
+            view: Swap::new(View::new(Arc::new(plan))),
+            board: Arc::new(Board::new()),
+            stats,
+            clock,
+            reload: Swap::new(None),
+            scrape: Scrape::default(),
+            store: OpenedStore {
+                store: Arc::new(MemoryStore::new()),
+                left_out: vec![],
+            },
+        }
+    }
+
+    async fn status_of(state: AppState, uri: &str) -> StatusCode {
+        let request = Request::builder().uri(uri).body(Body::empty()).unwrap();
+        app(state).oneshot(request).await.unwrap().status()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn healthcheck_is_204_while_the_scheduler_turns_and_503_when_it_stops() {
+        let clock = Clock::starting_at(1_000_000);
+        let stats = Arc::new(Stats::default());
+        assert_eq!(
+            status_of(state(Arc::clone(&stats), clock), "/healthcheck").await,
+            StatusCode::SERVICE_UNAVAILABLE,
+            "never turned"
+        );
+        stats.beat(clock.now_ms());
+        assert_eq!(
+            status_of(state(Arc::clone(&stats), clock), "/healthcheck").await,
+            StatusCode::NO_CONTENT
+        );
+        tokio::time::advance(Duration::from_secs(11)).await;
+        assert_eq!(
+            status_of(state(Arc::clone(&stats), clock), "/healthcheck").await,
+            StatusCode::SERVICE_UNAVAILABLE,
+            "stuck"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_configured_bearer_token_guards_everything_but_the_healthcheck() {
+        let state = state(Arc::new(Stats::default()), Clock::system());
+        let mut plan = checkd_model::testing::plan(vec![]);
+        plan.server.bearer_token = Some(checkd_model::Secret::new("t0ken"));
+        state.view.store(View::new(Arc::new(plan)));
+        let get = |uri: &str, auth: Option<&str>| {
+            let mut request = Request::builder().uri(uri);
+            if let Some(auth) = auth {
+                request = request.header(header::AUTHORIZATION, auth);
+            }
+            app(state.clone()).oneshot(request.body(Body::empty()).unwrap())
+        };
+        assert_eq!(
+            get("/", None).await.unwrap().status(),
+            StatusCode::UNAUTHORIZED
+        );
+        assert_eq!(
+            get("/", Some("Bearer nope")).await.unwrap().status(),
+            StatusCode::UNAUTHORIZED
+        );
+        assert_eq!(
+            get("/api/v1/results", Some("t0ken"))
+                .await
+                .unwrap()
+                .status(),
+            StatusCode::UNAUTHORIZED
+        );
+        assert_eq!(
+            get("/", Some("Bearer t0ken")).await.unwrap().status(),
+            StatusCode::OK
+        );
+        assert_eq!(
+            get("/api/v1/results", Some("Bearer t0ken"))
+                .await
+                .unwrap()
+                .status(),
+            StatusCode::OK
+        );
+        // Never turned, so 503 — but not 401: systemd and load balancers need no token.
+        assert_eq!(
+            get("/healthcheck", None).await.unwrap().status(),
+            StatusCode::SERVICE_UNAVAILABLE
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_scrapes_share_one_rendering() {
+        let jobs = (0..5000)
+            .map(|i| checkd_model::testing::job(&format!("c{i}"), "prod"))
+            .collect();
+        let state = state(Arc::new(Stats::default()), Clock::system());
+        state
+            .view
+            .store(View::new(Arc::new(checkd_model::testing::plan(jobs))));
+        let requests = (0..16).map(|_| {
+            let request = Request::builder().uri("/").body(Body::empty()).unwrap();
+            app(state.clone()).oneshot(request)
+        });
+        let responses = futures::future::join_all(requests).await;
+        let mut bodies = Vec::new();
+        for response in responses {
+            let response = response.unwrap();
+            assert_eq!(response.status(), StatusCode::OK);
+            bodies.push(
+                axum::body::to_bytes(response.into_body(), usize::MAX)
+                    .await
+                    .unwrap(),
+            );
+        }
+        assert!(bodies
+            .iter()
+            .all(|b| b == &bodies[0] && b.starts_with(b"<<<check_mk>>>")));
+        let renders = state
+            .scrape
+            .renders
+            .load(std::sync::atomic::Ordering::Relaxed);
+        assert!(
+            renders < 16,
+            "16 concurrent scrapes rendered {renders} times"
+        );
+    }
+
+    #[tokio::test]
+    async fn unknown_paths_are_404_and_the_agent_output_is_plain_text() {
+        let state = state(Arc::new(Stats::default()), Clock::system());
+        assert_eq!(
+            status_of(state.clone(), "/nope").await,
+            StatusCode::NOT_FOUND
+        );
+        let request = Request::builder().uri("/").body(Body::empty()).unwrap();
+        let response = app(state).oneshot(request).await.unwrap();
+        assert_eq!(
+            response.headers()[header::CONTENT_TYPE],
+            "text/plain; charset=utf-8"
+        );
+    }
+}

@@ -1,0 +1,419 @@
+//! What checkd shows: the agent output and the JSON results, from the plan and the records.
+
+use std::collections::hash_map::Entry;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use checkd_checkmk::{
+    render_local_check, watchpost_line, AgentOutput, Cached, LocalCheck, WatchpostService,
+};
+use checkd_model::placement::Decision;
+use checkd_model::plan::{Job, Plan};
+use checkd_model::serve::{format_time, serve, Here, Served};
+use checkd_model::{JobKey, Metric, RunRecord, State};
+use checkd_scheduler::Board;
+
+use crate::selfmon::{self_service, SelfStatus};
+use serde::Serialize;
+
+/// The jobs to show, grouped by Checkmk host once, so rendering only walks them.
+#[derive(Debug, Clone)]
+pub struct View {
+    plan: Arc<Plan>,
+    /// Host → indices into `plan.jobs`, hosts in name order, jobs in plan order.
+    hosts: Vec<(String, Vec<usize>)>,
+    /// Rendered lines per job index, reused while unchanged.
+    rendered: Arc<Mutex<HashMap<usize, Lines>>>,
+}
+
+/// One job's rendered lines and what they were rendered from.
+#[derive(Debug)]
+struct Lines {
+    record: Option<Arc<RunRecord>>,
+    stale: bool,
+    worst: State,
+    text: String,
+}
+
+impl Lines {
+    fn empty() -> Lines {
+        Lines {
+            record: None,
+            stale: false,
+            worst: State::Ok,
+            text: String::new(),
+        }
+    }
+}
+
+pub type Records = HashMap<JobKey, Arc<RunRecord>>;
+
+impl View {
+    /// A view of every job of the plan that this instance shows (its own and skipped ones).
+    pub fn new(plan: Arc<Plan>) -> View {
+        let all: Vec<usize> = (0..plan.jobs.len()).collect();
+        View::of(plan, &all)
+    }
+
+    pub fn plan(&self) -> &Plan {
+        &self.plan
+    }
+
+    /// A view of the given jobs only.
+    pub fn of(plan: Arc<Plan>, jobs: &[usize]) -> View {
+        let mut hosts: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+        for &index in jobs {
+            if let Some(job) = plan.jobs.get(index) {
+                // A job another instance reports is left out here entirely.
+                if job.placement.decide(&plan.execution_environment) != Decision::NotMine {
+                    hosts.entry(job.host.clone()).or_default().push(index);
+                }
+            }
+        }
+        View {
+            plan,
+            hosts: hosts.into_iter().collect(),
+            rendered: Arc::default(),
+        }
+    }
+
+    fn served<'a>(
+        &'a self,
+        records: &'a Records,
+        now_ms: i64,
+    ) -> impl Iterator<Item = (&'a str, Vec<(usize, Served<'a>)>)> + 'a {
+        self.hosts.iter().map(move |(host, jobs)| {
+            let served = jobs
+                .iter()
+                .filter_map(|&i| self.plan.jobs.get(i).map(|job| (i, job)))
+                .flat_map(|(i, job)| {
+                    serve(
+                        job,
+                        records.get(&job.key).map(Arc::as_ref),
+                        now_ms,
+                        self.here(job),
+                    )
+                    .into_iter()
+                    .map(move |s| (i, s))
+                })
+                .collect();
+            (host.as_str(), served)
+        })
+    }
+
+    /// How many services are served in each state right now.
+    pub fn state_counts(&self, records: &Records, now_ms: i64) -> [u64; 4] {
+        let mut counts = [0u64; 4];
+        for (_, services) in self.served(records, now_ms) {
+            for (_, s) in services {
+                counts[usize::from(s.state.code())] += 1;
+            }
+        }
+        counts
+    }
+
+    /// The worst served state over every job, for `checkd once`'s exit code.
+    pub fn worst_state(&self, records: &Records, now_ms: i64) -> State {
+        self.served(records, now_ms)
+            .flat_map(|(_, services)| services.into_iter().map(|(_, s)| s.state))
+            .max()
+            .unwrap_or(State::Ok)
+    }
+
+    /// The whole Checkmk agent output: header, checkd's own service, one block per host.
+    ///
+    /// Each job's lines are rendered once and reused by later scrapes while the job's record
+    /// (the same `Arc` on the board) and its staleness stay the same, so a scrape mostly
+    /// copies text.
+    pub fn agent_output(&self, board: &Board, status: &SelfStatus, now_ms: i64) -> String {
+        let mut cache = self.rendered.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut bytes = 0;
+        let mut worst = Vec::with_capacity(self.plan.jobs.len());
+        for &index in self.hosts.iter().flat_map(|(_, jobs)| jobs) {
+            let lines = self.job_lines(&mut cache, index, board, now_ms);
+            bytes += lines.text.len();
+            worst.push(lines.worst);
+        }
+        let mut out = AgentOutput::with_capacity(
+            &self.plan.output.version,
+            bytes + 64 * self.hosts.len() + 1024,
+        );
+        self.write_self(&mut out, &worst, status);
+        for (host, jobs) in &self.hosts {
+            out.begin_host(host);
+            for index in jobs {
+                let text = cache.get(index).map_or("", |lines| lines.text.as_str());
+                self.push_lines(&mut out, text);
+            }
+            out.end_host();
+        }
+        out.finish()
+    }
+
+    /// The same as files for the agent's spool directory, without the agent header: checkd's
+    /// own service under the name `""`, then one file per host.
+    pub fn spool_files(
+        &self,
+        board: &Board,
+        status: &SelfStatus,
+        now_ms: i64,
+    ) -> Vec<(String, String)> {
+        let mut cache = self.rendered.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut worst = Vec::with_capacity(self.plan.jobs.len());
+        let mut files = vec![(String::new(), String::new())];
+        for (host, jobs) in &self.hosts {
+            let mut out = AgentOutput::spool_file(160 * jobs.len() + 64);
+            out.begin_host(host);
+            for &index in jobs {
+                let lines = self.job_lines(&mut cache, index, board, now_ms);
+                worst.push(lines.worst);
+                self.push_lines(&mut out, &lines.text);
+            }
+            files.push((host.clone(), out.finish()));
+        }
+        let mut own = AgentOutput::spool_file(512);
+        self.write_self(&mut own, &worst, status);
+        files[0].1 = own.finish();
+        files
+    }
+
+    /// How this instance treats `job`: runs it, or only shows it.
+    fn here(&self, job: &Job) -> Here<'_> {
+        match job.placement.decide(&self.plan.execution_environment) {
+            Decision::Skip => Here::Skips {
+                execution_environment: &self.plan.execution_environment,
+            },
+            Decision::Run | Decision::NotMine => Here::Runs,
+        }
+    }
+
+    /// A job's rendered lines: from the cache when its record and staleness are unchanged.
+    fn job_lines<'c>(
+        &self,
+        cache: &'c mut HashMap<usize, Lines>,
+        index: usize,
+        board: &Board,
+        now_ms: i64,
+    ) -> &'c Lines {
+        let Some(job) = self.plan.jobs.get(index) else {
+            return cache.entry(index).or_insert_with(Lines::empty);
+        };
+        let record = board.get(&job.key);
+        let stale = record.as_ref().is_some_and(|r| {
+            !r.services.is_empty()
+                && r.age_ms(now_ms) > i64::try_from(job.stale_after.as_millis()).unwrap_or(i64::MAX)
+        });
+        let still = |lines: &Lines| {
+            lines.stale == stale
+                && match (&lines.record, &record) {
+                    (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+                    (None, None) => true,
+                    _ => false,
+                }
+        };
+        match cache.entry(index) {
+            Entry::Occupied(entry) if still(entry.get()) => entry.into_mut(),
+            Entry::Occupied(mut entry) => {
+                entry.insert(self.render(job, record, stale, now_ms));
+                entry.into_mut()
+            }
+            Entry::Vacant(entry) => entry.insert(self.render(job, record, stale, now_ms)),
+        }
+    }
+
+    /// Renders a job's services as local-check or watchpost lines.
+    fn render(&self, job: &Job, record: Option<Arc<RunRecord>>, stale: bool, now_ms: i64) -> Lines {
+        let served = serve(job, record.as_deref(), now_ms, self.here(job));
+        let worst = served.iter().map(|s| s.state).max().unwrap_or(State::Ok);
+        let mut text = String::new();
+        for s in &served {
+            if self.plan.output.watchpost {
+                text.push_str(&watchpost_line(&WatchpostService {
+                    service: s.service,
+                    labels: &job.labels,
+                    environment: &job.key.environment,
+                    state: s.state,
+                    summary: s.summary.as_str(),
+                    details: s.details,
+                    note: s.note.as_deref(),
+                    metrics: s.metrics,
+                }));
+                text.push('\n');
+            } else {
+                text.push_str(&render_local_check(&LocalCheck {
+                    cached: s.cached.map(|(produced_s, interval_s)| Cached {
+                        produced_s,
+                        interval_s,
+                    }),
+                    state: s.state,
+                    service: s.service,
+                    metrics: s.metrics,
+                    summary: s.summary.as_str(),
+                    details: s.details,
+                    note: s.note.as_deref(),
+                }));
+            }
+        }
+        drop(served);
+        Lines {
+            record,
+            stale,
+            worst,
+            text,
+        }
+    }
+
+    fn push_lines(&self, out: &mut AgentOutput, text: &str) {
+        if self.plan.output.watchpost {
+            out.push_watchpost_lines(text);
+        } else {
+            out.push_local_lines(text);
+        }
+    }
+
+    /// checkd's own service, counting checks (jobs), not services: a foreach job with ten
+    /// items is one check, failing when any of its services is not OK.
+    fn write_self(&self, out: &mut AgentOutput, worst_per_job: &[State], status: &SelfStatus) {
+        let total = worst_per_job.len() as u64;
+        let failing = worst_per_job.iter().filter(|s| **s != State::Ok).count() as u64;
+        let own = self_service(status, total, failing);
+        out.local_check(&LocalCheck {
+            cached: None,
+            state: own.state,
+            service: &self.plan.output.self_service,
+            metrics: &own.metrics,
+            summary: &own.summary,
+            details: &own.details,
+            note: None,
+        });
+    }
+
+    /// Every served service as JSON rows, optionally filtered.
+    pub fn results(&self, records: &Records, now_ms: i64, filter: &Filter) -> Vec<ResultRow> {
+        let mut rows = Vec::new();
+        for (host, services) in self.served(records, now_ms) {
+            for (index, s) in services {
+                let Some(job) = self.plan.jobs.get(index) else {
+                    continue;
+                };
+                if filter
+                    .environment
+                    .as_ref()
+                    .is_some_and(|e| e != &job.key.environment)
+                    || filter.state.is_some_and(|state| state != s.state)
+                {
+                    continue;
+                }
+                let record = records.get(&job.key);
+                rows.push(ResultRow {
+                    check: job.key.check.clone(),
+                    environment: job.key.environment.clone(),
+                    host: host.to_string(),
+                    service: s.service.to_string(),
+                    state: s.state,
+                    summary: s.summary.as_str().to_string(),
+                    details: s.details.to_string(),
+                    note: s.note.clone(),
+                    metrics: s.metrics.to_vec(),
+                    labels: job.labels.clone(),
+                    produced_at: s.cached.map(|(t, _)| format_time(t.saturating_mul(1000))),
+                    valid_for_s: s.cached.map(|(_, i)| i),
+                    age_s: record
+                        .filter(|_| s.cached.is_some())
+                        .map(|r| r.age_ms(now_ms) / 1000),
+                    duration_ms: record.filter(|_| s.cached.is_some()).map(|r| r.duration_ms),
+                });
+            }
+        }
+        rows
+    }
+}
+
+/// Which results `GET /api/v1/results` returns.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+pub struct Filter {
+    pub environment: Option<String>,
+    pub state: Option<State>,
+}
+
+/// One service in the JSON API and `--format json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct ResultRow {
+    pub check: String,
+    pub environment: String,
+    pub host: String,
+    pub service: String,
+    pub state: State,
+    pub summary: String,
+    pub details: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    pub metrics: Vec<Metric>,
+    pub labels: BTreeMap<String, String>,
+    /// When the result was produced (RFC 3339); absent while no result exists.
+    pub produced_at: Option<String>,
+    pub valid_for_s: Option<u64>,
+    pub age_s: Option<i64>,
+    pub duration_ms: Option<u64>,
+}
+
+#[cfg(test)]
+mod tests {
+    use checkd_model::{ServiceResult, State};
+
+    use super::*;
+
+    fn record(job: &Job, summary: &str, produced_ms: i64) -> Arc<RunRecord> {
+        Arc::new(RunRecord {
+            key: job.key.clone(),
+            host: job.host.clone(),
+            services: vec![ServiceResult {
+                service: job.service.clone(),
+                state: State::Ok,
+                summary: summary.into(),
+                details: String::new(),
+                metrics: vec![],
+                labels: BTreeMap::new(),
+            }],
+            produced_ms,
+            duration_ms: 1,
+            valid_for_s: 60,
+            attempted_ms: produced_ms,
+            unavailable: None,
+            soft: None,
+        })
+    }
+
+    fn lines(output: &str) -> Vec<&str> {
+        output.lines().filter(|l| l.contains("\"api\"")).collect()
+    }
+
+    #[test]
+    fn cached_lines_follow_new_records_and_staleness() {
+        let job = checkd_model::testing::job("api", "prod");
+        let view = View::new(Arc::new(checkd_model::testing::plan(vec![job.clone()])));
+        let board = Board::new();
+        let status = SelfStatus::default();
+        assert_eq!(
+            lines(&view.agent_output(&board, &status, 0)),
+            vec!["3 \"api\" - first run pending"]
+        );
+
+        board.insert(record(&job, "first", 1_000_000));
+        assert_eq!(
+            lines(&view.agent_output(&board, &status, 1_000_000)),
+            vec!["cached(1000,60) 0 \"api\" - first"]
+        );
+        board.insert(record(&job, "second", 1_060_000));
+        assert_eq!(
+            lines(&view.agent_output(&board, &status, 1_060_000)),
+            vec!["cached(1060,60) 0 \"api\" - second"]
+        );
+        // stale_after is 3 min: the same record turns UNKNOWN once it is older.
+        let later = 1_060_000 + 180_001;
+        assert_eq!(
+            lines(&view.agent_output(&board, &status, later)),
+            vec!["cached(1060,60) 3 \"api\" - stale since 1970-01-01T00:20:40Z (last result: OK second)"]
+        );
+    }
+}

@@ -1,0 +1,133 @@
+//! One integration-test binary that drives the real `checkd` executable against fixture
+//! configs in temp dirs and a real HTTP target on 127.0.0.1.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test helpers outside #[test] fns: a panic is a clear test failure"
+)]
+
+mod cache;
+mod daemon;
+mod delivery;
+mod lifecycle;
+mod once;
+mod placement;
+mod probes;
+mod redis;
+mod target;
+mod util;
+mod validate;
+
+use target::Target;
+use util::Dir;
+
+/// A daemon config for one environment `prod` whose datasources point at `target`
+/// (`shop`), at an address that refuses connections (`gone`) and at `target` with a tiny
+/// body limit (`tiny`).
+pub fn fixture(target: &Target, listen_port: u16, checks: &str) -> Dir {
+    let dir = Dir::new();
+    let refused = util::refused_addr();
+    dir.write(
+        "checkd.yaml",
+        &format!(
+            r#"execution_environment: test
+checks: [checks]
+environments:
+  prod:
+    host: "shop-${{environment}}"
+    variables:
+      base_url: "{base}"
+      refused_url: "http://{refused}"
+datasources:
+  shop:
+    type: http
+    base_url: "${{base_url}}"
+    timeout: 2s
+  tiny:
+    type: http
+    base_url: "${{base_url}}"
+    max_body_bytes: 1024
+  gone:
+    type: http
+    base_url: "${{refused_url}}"
+server:
+  listen: "127.0.0.1:{listen_port}"
+cache:
+  layers:
+    - type: memory
+    - type: sled
+      path: state
+"#,
+            base = target.url()
+        ),
+    );
+    dir.write("checks/shop.yaml", checks);
+    dir
+}
+
+/// Checks covering every state, foreach, metrics with levels, timeouts and refusals.
+pub const SHOP_CHECKS: &str = r#"checks:
+  - name: Orders health
+    environments: [prod]
+    datasource: shop
+    cache_for: 5m
+    request: {path: /orders/health}
+    expect:
+      json: [{path: status, equals: ok}]
+    metrics: [{name: depth, json: queue.depth, levels: {warn: 500, crit: 1000}, min: 0}]
+    ok_summary: Orders healthy
+  - name: Orders busy
+    environments: [prod]
+    datasource: shop
+    cache_for: 5m
+    request: {path: /orders/busy}
+    metrics: [{name: depth, json: queue.depth, levels: {warn: 500, crit: 1000}, min: 0}]
+  - name: Orders degraded
+    environments: [prod]
+    datasource: shop
+    cache_for: 5m
+    request: {path: /orders/degraded}
+    expect:
+      json: [{path: status, equals: ok}]
+    metrics: [{name: depth, json: queue.depth, levels: {warn: 500, crit: 1000}, min: 0}]
+  - name: Orders worker
+    environments: [prod]
+    datasource: shop
+    cache_for: 5m
+    request: {path: /orders/health}
+    ok_summary: workers listed
+    foreach:
+      path: workers
+      suffix: " ${item.name}"
+      expect: {json: [{path: busy, equals: false, state: warn}]}
+      ok_summary: idle
+  - name: Error page
+    environments: [prod]
+    datasource: shop
+    cache_for: 5m
+    request: {path: /status/503}
+  - name: Not JSON
+    environments: [prod]
+    datasource: shop
+    cache_for: 5m
+    request: {path: /notjson}
+    expect:
+      json: [{path: status, equals: ok}]
+  - name: Slow
+    environments: [prod]
+    datasource: shop
+    cache_for: 5m
+    timeout: 1s
+    request: {path: /slow}
+  - name: Huge
+    environments: [prod]
+    datasource: tiny
+    cache_for: 5m
+    request: {path: /huge}
+  - name: Refused
+    environments: [prod]
+    datasource: gone
+    cache_for: 5m
+    request: {path: /health}
+"#;

@@ -1,0 +1,93 @@
+//! A real HTTP target on 127.0.0.1 that the checks probe: JSON, errors, slow and huge
+//! responses, and a request counter.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{Path, State};
+use axum::http::{header, StatusCode};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::Router;
+
+#[allow(missing_debug_implementations, reason = "a test fixture")]
+pub struct Target {
+    pub addr: SocketAddr,
+    pub hits: Arc<AtomicU64>,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    runtime: tokio::runtime::Runtime,
+}
+
+impl Target {
+    /// Starts the target on its own runtime thread, so blocking test code can drive checkd.
+    pub fn start() -> Target {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let hits = Arc::new(AtomicU64::new(0));
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let listener = runtime
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .expect("bind target");
+        let addr = listener.local_addr().expect("addr");
+        let app = Router::new()
+            .route("/orders/health", get(|| async { json(r#"{"status":"ok","queue":{"depth":3},"workers":[{"name":"w1","busy":false},{"name":"w2","busy":true}]}"#) }))
+            .route("/orders/busy", get(|| async { json(r#"{"status":"ok","queue":{"depth":700}}"#) }))
+            .route("/orders/degraded", get(|| async { json(r#"{"status":"degraded","queue":{"depth":1830}}"#) }))
+            .route("/notjson", get(|| async { "hello" }))
+            .route("/status/{code}", get(|Path(code): Path<u16>| async move { StatusCode::from_u16(code).unwrap_or(StatusCode::IM_A_TEAPOT) }))
+            .route("/slow", get(|| async {
+                tokio::time::sleep(Duration::from_secs(30)).await;
+                json("{}")
+            }))
+            .route("/huge", get(|| async { "x".repeat(8 * 1024 * 1024) }))
+            .layer(axum::middleware::from_fn_with_state(Arc::clone(&hits), count))
+            .with_state(());
+        runtime.spawn(async move {
+            let _ = axum::serve(listener, app)
+                .with_graceful_shutdown(async {
+                    let _ = rx.await;
+                })
+                .await;
+        });
+        Target {
+            addr,
+            hits,
+            shutdown: Some(tx),
+            runtime,
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn hits(&self) -> u64 {
+        self.hits.load(Ordering::SeqCst)
+    }
+
+    /// Stops listening: later requests are refused.
+    pub fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        self.runtime.shutdown_timeout(Duration::from_secs(1));
+    }
+}
+
+fn json(body: &'static str) -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "application/json")], body)
+}
+
+async fn count(
+    State(hits): State<Arc<AtomicU64>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    hits.fetch_add(1, Ordering::SeqCst);
+    next.run(request).await
+}

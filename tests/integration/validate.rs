@@ -1,0 +1,43 @@
+//! `checkd validate`: every mistake at once, with file:line:col.
+
+use std::time::Duration;
+
+use crate::util::{run, stderr, Dir};
+
+#[test]
+fn the_shipped_examples_validate() {
+    let config = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/checkd.yaml");
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_checkd"));
+    cmd.args(["validate", "--config"]).arg(&config);
+    let out = run(cmd, Duration::from_secs(30));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+}
+
+#[test]
+fn validate_prints_every_mistake_in_two_files_and_exits_1() {
+    let dir = Dir::new();
+    dir.write(
+        "checkd.yaml",
+        "execution_environment: test\n\
+         checks: [checks]\n\
+         environments:\n  prod:\n    host: \"shop prod\"\n\
+         datasources:\n  shop:\n    type: http\n    base_url: http://127.0.0.1:9\n    timeout: soon\n",
+    );
+    dir.write(
+        "checks/a.yaml",
+        "checks:\n\
+         \x20 - name: A\n    environments: [prod, stage]\n    datasource: shop\n    cache_for: 5m\n    request: {path: /}\n\
+         \x20 - name: B\n    environments: [prod]\n    datasource: shopp\n    schedule: \"0 25 * * *\"\n    request: {path: /}\n",
+    );
+    let out = run(dir.checkd(&["validate"]), Duration::from_secs(30));
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        stderr(&out),
+        r#"checkd.yaml:5:11: environments.prod.host: host name contains ' ', which Checkmk replaces with '_' (allowed: A-Z a-z 0-9 - _ .)
+checkd.yaml:10:14: datasources.shop.timeout: invalid duration "soon": expected a number
+checks/a.yaml:3:26: checks[0].environments[1]: unknown environment "stage", defined: prod
+checks/a.yaml:9:17: checks[1].datasource: unknown datasource "shopp", did you mean "shop"?
+checks/a.yaml:10:15: checks[1].schedule: invalid cron schedule "0 25 * * *": component error: number out of bounds
+"#
+    );
+}
