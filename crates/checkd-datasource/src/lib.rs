@@ -30,7 +30,6 @@ pub mod tls;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
 
 use checkd_model::plan::{Datasource, Job, Probe};
 use checkd_model::probe::{CommandSpec, TcpSpec, TlsSpec};
@@ -160,7 +159,7 @@ impl Datasources {
         let Some(client) = self.clients.get(&job.datasource) else {
             return Outcome::Unavailable(format!("unknown datasource {:?}", job.datasource));
         };
-        let timeout = probe_timeout(job.timeout);
+        let timeout = job.timeout;
         let (service, labels) = (job.service.as_str(), &job.labels);
         match (client, &job.probe) {
             (Client::Http(client), Probe::Http(request)) => {
@@ -207,11 +206,4 @@ impl Datasources {
             }
         }
     }
-}
-
-/// The deadline a probe gets within its job's `timeout`: a little less, so a probe that runs
-/// out of time reports its own finding (a killed command is UNKNOWN "timed out after …")
-/// before the executor cancels the run as a whole.
-fn probe_timeout(job_timeout: Duration) -> Duration {
-    job_timeout.saturating_sub((job_timeout / 20).min(Duration::from_millis(100)))
 }

@@ -11,6 +11,14 @@ use tokio::time::{timeout, Duration, Instant};
 
 use crate::{schedule, Board, Clock, Stats};
 
+/// How long the executor lets a run go on before it cancels it: the job's timeout plus a
+/// grace. Runners honour `job.timeout` themselves and report what ran out (`GET <url>` timed
+/// out, a command killed); the executor only stops a runner that overran it, so the reason a
+/// check shows does not depend on which of two equal deadlines the runtime polled first.
+fn backstop(job_timeout: Duration) -> Duration {
+    job_timeout + (job_timeout / 10).min(Duration::from_secs(1))
+}
+
 /// What actually runs a job's probe. The datasources in production; tests may count calls.
 #[async_trait]
 pub trait Runner: Send + Sync + 'static {
@@ -106,19 +114,15 @@ impl<R: Runner> Executor<R> {
         };
         let started_ms = self.clock.now_ms();
         let started = Instant::now();
-        let (outcome, timed_out) = match timeout(job.timeout, self.runner.run(job)).await {
-            Ok(outcome) => (outcome, false),
-            Err(_) => (
-                Outcome::Unavailable(format!("timed out after {}", humanize(job.timeout))),
-                true,
-            ),
+        let outcome = match timeout(backstop(job.timeout), self.runner.run(job)).await {
+            Ok(outcome) => outcome,
+            Err(_) => Outcome::Unavailable(format!("timed out after {}", humanize(job.timeout))),
         };
         let duration = started.elapsed();
-        self.stats.run_finished(
-            duration,
-            timed_out,
-            matches!(outcome, Outcome::Unavailable(_)),
-        );
+        let unavailable = matches!(outcome, Outcome::Unavailable(_));
+        // Whoever stopped it, a run that got no answer within its timeout timed out.
+        let timed_out = unavailable && duration >= job.timeout;
+        self.stats.run_finished(duration, timed_out, unavailable);
         let previous = self.board.get(&job.key);
         let record = Arc::new(apply(
             job,
