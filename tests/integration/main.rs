@@ -11,6 +11,9 @@ mod cache;
 mod daemon;
 mod delivery;
 mod lifecycle;
+mod oauth;
+#[path = "../../crates/checkd-datasource/tests/support/oauth.rs"]
+mod oauth_servers;
 mod once;
 mod placement;
 mod probes;

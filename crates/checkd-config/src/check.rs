@@ -382,6 +382,10 @@ fn http_probe(cx: &mut Cx<'_>, p: &Parts<'_>, request: &Request, env: &Env) -> O
         Some(tpl) => Some(tpl.resolve(cx, src, &scope)?),
         None => None,
     };
+    let oauth2 = match &p.ds.oauth2 {
+        Some(client) => Some(client.for_env(cx, config_src, env)?),
+        None => None,
+    };
     if !headers_ok {
         return None;
     }
@@ -390,6 +394,7 @@ fn http_probe(cx: &mut Cx<'_>, p: &Parts<'_>, request: &Request, env: &Env) -> O
         url,
         headers,
         body,
+        oauth2,
     }))
 }
 
@@ -412,11 +417,7 @@ fn url(cx: &mut Cx<'_>, p: &Parts<'_>, request: &Request, env: &Env) -> Option<S
         }
         _ => return None,
     };
-    let rest = url
-        .strip_prefix("http://")
-        .or_else(|| url.strip_prefix("https://"));
-    let host_ok = rest.is_some_and(|r| !r.is_empty() && !r.starts_with(['/', '?', '#']));
-    if !host_ok || url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+    if !crate::values::is_absolute_http_url(&url) {
         let message = format!(
             "expected an absolute http:// or https:// URL, found {url:?} in environment {}",
             env.name

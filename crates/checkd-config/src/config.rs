@@ -12,6 +12,7 @@ use checkd_model::plan::{
 
 use checkd_model::placement::RunFrom;
 
+use crate::oauth::{self, OAuth2Tpl};
 use crate::raw::{self, Unit};
 use crate::source::{join_index, join_key, SourceFile};
 use crate::template::{is_name, Scope, Value};
@@ -74,6 +75,8 @@ pub(crate) struct Ds {
     pub timeout: Option<Duration>,
     pub base_url: Option<Tpl>,
     pub headers: Vec<(String, Tpl)>,
+    /// `auth: {type: oauth2}`: resolved per environment by the checks that use it.
+    pub oauth2: Option<OAuth2Tpl>,
     pub run_from: Vec<RunFrom>,
 }
 
@@ -305,11 +308,16 @@ fn datasource(
             "expected at least 1 byte, found 0",
         ));
     }
-    let auth = raw
+    let credentials = raw
         .auth
         .as_ref()
         .filter(|_| raw.kind == raw::DatasourceType::Http)
-        .and_then(|auth| http_auth(cx, src, &join_key(path, "auth"), auth, dir));
+        .and_then(|auth| credentials(cx, src, &join_key(path, "auth"), auth, dir));
+    let (auth, oauth2) = match credentials {
+        Some(Credentials::Header(auth)) => (Some(auth), None),
+        Some(Credentials::OAuth2(client)) => (None, Some(*client)),
+        None => (None, None),
+    };
     let http = HttpDatasource {
         name: name.to_string(),
         tls_verify: raw.tls_verify.unwrap_or(true),
@@ -339,29 +347,42 @@ fn datasource(
         timeout,
         base_url,
         headers,
+        oauth2,
         run_from: run_from(raw.run_from.as_deref()),
     })
 }
 
-/// The credentials of an `http` datasource, their secrets resolved.
-fn http_auth(
+/// How an `http` datasource authenticates.
+enum Credentials {
+    /// The same `Authorization` on every request, secrets resolved.
+    Header(HttpAuth),
+    OAuth2(Box<OAuth2Tpl>),
+}
+
+/// The credentials of an `http` datasource.
+fn credentials(
     cx: &mut Cx<'_>,
     src: &SourceFile,
     path: &str,
     raw: &raw::Auth,
     dir: &Path,
-) -> Option<HttpAuth> {
+) -> Option<Credentials> {
     let given = |key: &str| src.has_value(&join_key(path, key));
-    let (needs, refused): (&[&str], &[&str]) = match raw.kind {
-        raw::AuthType::Basic => (&["username", "password"], &["token"]),
-        raw::AuthType::Bearer => (&["token"], &["username", "password"]),
+    let (kind, needs): (&str, &[&str]) = match raw.kind {
+        raw::AuthType::Basic => ("basic", &["username", "password"]),
+        raw::AuthType::Bearer => ("bearer", &["token"]),
+        raw::AuthType::Oauth2 => ("oauth2", &["token_url", "client_id", "client_secret"]),
     };
-    let kind = match raw.kind {
-        raw::AuthType::Basic => "basic",
-        raw::AuthType::Bearer => "bearer",
+    let takes = |key: &&str| match raw.kind {
+        raw::AuthType::Oauth2 => oauth::KEYS.contains(key),
+        _ => needs.contains(key),
     };
+    let refused = ["username", "password", "token"]
+        .iter()
+        .chain(oauth::KEYS)
+        .filter(|key| !takes(key));
     let mut ok = true;
-    for key in refused.iter().filter(|key| given(key)) {
+    for key in refused.filter(|key| given(key)) {
         let message = format!("`{key}` does not apply to {kind} auth");
         cx.push(src.diag_key(&join_key(path, key), message));
         ok = false;
@@ -375,6 +396,10 @@ fn http_auth(
         crate::secret::resolve(cx, src, &join_key(path, key), secret, dir)
     };
     let auth = match raw.kind {
+        raw::AuthType::Oauth2 => {
+            let client = OAuth2Tpl::new(cx, src, path, raw, dir)?;
+            return ok.then_some(Credentials::OAuth2(Box::new(client)));
+        }
         raw::AuthType::Basic => {
             let password = secret(cx, "password", &raw.password);
             let username = raw.username.clone()?;
@@ -395,7 +420,7 @@ fn http_auth(
             token: secret(cx, "token", &raw.token)?,
         },
     };
-    ok.then_some(auth)
+    ok.then_some(Credentials::Header(auth))
 }
 
 /// `host`, `port` and `server_name` of a `tcp` or `tls` datasource.

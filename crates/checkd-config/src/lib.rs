@@ -15,6 +15,7 @@ mod diagnostics;
 mod evaluation;
 mod load;
 mod messages;
+mod oauth;
 mod positions;
 mod probe;
 mod raw;

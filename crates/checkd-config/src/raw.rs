@@ -108,7 +108,8 @@ pub struct Datasource {
     /// `http`, `tls`: extra PEM bundle of CA certificates to trust, relative to the config file.
     pub ca_file: Option<String>,
     /// `http`: credentials sent with every request, e.g. `{type: basic, username: monitor,
-    /// password: {env: ORDERS_PASSWORD}}` or `{type: bearer, token: {file: /etc/checkd/token}}`.
+    /// password: {env: ORDERS_PASSWORD}}`, `{type: bearer, token: {file: /etc/checkd/token}}`
+    /// or `{type: oauth2, token_url: ..., client_id: ..., client_secret: {env: NAME}}`.
     /// Secrets are references only, never inline.
     pub auth: Option<Auth>,
     /// `http`: how many redirects to follow; `0` does not follow redirects.
@@ -134,7 +135,8 @@ pub struct Datasource {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Auth {
-    /// `basic` (with `username` and `password`) or `bearer` (with `token`).
+    /// `basic` (with `username` and `password`), `bearer` (with `token`) or `oauth2` (client
+    /// credentials: `token_url`, `client_id`, `client_secret`).
     /// Required.
     #[serde(rename = "type")]
     pub kind: AuthType,
@@ -146,6 +148,28 @@ pub struct Auth {
     /// `bearer`: the token, `{env: NAME}` or `{file: PATH}`.
     #[serde(default, deserialize_with = "secret_ref")]
     pub token: Option<SecretRef>,
+    /// `oauth2`: the token endpoint, e.g. `https://${idp_host}/oauth2/token`; templated per
+    /// environment.
+    pub token_url: Option<Template>,
+    /// `oauth2`: the client id; templated per environment.
+    pub client_id: Option<Template>,
+    /// `oauth2`: the client secret, `{env: NAME}` or `{file: PATH}`; the name and the path
+    /// may use `${environment}` and variables, e.g. `{env: ORDERS_SECRET_${environment}}`.
+    #[serde(default, deserialize_with = "secret_ref")]
+    pub client_secret: Option<SecretRef>,
+    /// `oauth2`: the scopes to ask for.
+    /// Default: none
+    #[serde(default)]
+    pub scopes: Vec<String>,
+    /// `oauth2`: extra form parameters of the token request, e.g. `{audience: orders-api}`;
+    /// values are templated per environment.
+    /// Default: none
+    #[serde(default)]
+    pub params: BTreeMap<String, Template>,
+    /// `oauth2`: a token is replaced this long before it expires (at most half its lifetime
+    /// before). A token without `expires_in` is kept until the API answers 401.
+    /// Default: `60s`
+    pub refresh_margin: Option<Duration>,
 }
 
 /// Kinds of HTTP authentication.
@@ -156,6 +180,10 @@ pub enum AuthType {
     Basic,
     /// `Authorization: Bearer <token>`.
     Bearer,
+    /// OAuth2 client credentials: `Authorization: Bearer <access token>`, the token fetched
+    /// from `token_url` and shared by every check of the same client; a 401 answer fetches a
+    /// new one and sends the request once more.
+    Oauth2,
 }
 
 /// Kinds of datasource.

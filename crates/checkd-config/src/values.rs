@@ -125,6 +125,15 @@ pub(crate) fn is_plain_name(name: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
 }
 
+/// `http://host…` or `https://host…`, without whitespace or control characters.
+pub(crate) fn is_absolute_http_url(url: &str) -> bool {
+    let rest = url
+        .strip_prefix("http://")
+        .or_else(|| url.strip_prefix("https://"));
+    let host_ok = rest.is_some_and(|r| !r.is_empty() && !r.starts_with(['/', '?', '#']));
+    host_ok && !url.chars().any(|c| c.is_whitespace() || c.is_control())
+}
+
 /// HTTP header names (RFC 9110 tokens).
 pub(crate) fn is_header_name(name: &str) -> bool {
     !name.is_empty()

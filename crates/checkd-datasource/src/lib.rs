@@ -85,6 +85,7 @@ pub enum BuildError {
 pub struct Datasources {
     clients: Arc<BTreeMap<String, Client>>,
     sharing: Arc<http::share::Sharing>,
+    tokens: Arc<http::oauth::Tokens>,
     counters: Arc<stats::Counters>,
 }
 
@@ -117,7 +118,17 @@ impl Datasources {
                 String::new(),
                 Arc::clone(&counters),
             )),
+            tokens: Arc::new(http::oauth::Tokens::new(Arc::clone(&counters))),
             counters,
+        })
+    }
+
+    /// Datasources of a new config that keep what these learned: the shared responses, the
+    /// OAuth2 tokens and the counters. For a reload.
+    pub fn rebuild(&self, specs: &BTreeMap<String, Datasource>) -> Result<Datasources, BuildError> {
+        Ok(Datasources {
+            clients: Datasources::build(specs)?.clients,
+            ..self.clone()
         })
     }
 
@@ -163,7 +174,7 @@ impl Datasources {
         let (service, labels) = (job.service.as_str(), &job.labels);
         match (client, &job.probe) {
             (Client::Http(client), Probe::Http(request)) => {
-                client.run(job, request, &self.sharing).await
+                client.run(job, request, &self.sharing, &self.tokens).await
             }
             (Client::Probe, Probe::Tcp(spec)) => {
                 tcp::run(

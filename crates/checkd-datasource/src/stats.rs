@@ -1,4 +1,5 @@
-//! Counters of shared responses (fetch once, evaluate many), for metrics and self-monitoring.
+//! Counters of shared responses (fetch once, evaluate many) and OAuth2 token requests, for
+//! metrics and self-monitoring.
 
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
@@ -20,6 +21,9 @@ pub struct ResponseStats {
     /// Store calls for shared responses that failed, and stored responses that could not be
     /// read; each is a miss, never a failed run.
     pub store_errors: u64,
+    /// OAuth2 token requests sent to token endpoints, and how many of them failed.
+    pub token_fetches: u64,
+    pub token_failures: u64,
 }
 
 #[derive(Debug, Default)]
@@ -29,6 +33,8 @@ pub(crate) struct Counters {
     pub(crate) cache_hits: AtomicU64,
     pub(crate) lock_waits: AtomicU64,
     pub(crate) store_errors: AtomicU64,
+    pub(crate) token_fetches: AtomicU64,
+    pub(crate) token_failures: AtomicU64,
 }
 
 impl Counters {
@@ -43,6 +49,8 @@ impl Counters {
             cache_hits: self.cache_hits.load(Relaxed),
             lock_waits: self.lock_waits.load(Relaxed),
             store_errors: self.store_errors.load(Relaxed),
+            token_fetches: self.token_fetches.load(Relaxed),
+            token_failures: self.token_failures.load(Relaxed),
         }
     }
 }

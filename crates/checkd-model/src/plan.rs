@@ -151,6 +151,23 @@ pub struct HttpRequest {
     pub url: String,
     pub headers: Vec<(String, String)>,
     pub body: Option<String>,
+    /// The OAuth2 client whose access token goes with the request as `Authorization: Bearer`,
+    /// resolved for the job's environment. Shared by every job of one (datasource,
+    /// environment).
+    pub oauth2: Option<std::sync::Arc<OAuth2>>,
+}
+
+/// OAuth2 client credentials (RFC 6749 §4.4) of an HTTP datasource in one environment.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OAuth2 {
+    pub token_url: String,
+    pub client_id: String,
+    pub client_secret: Secret,
+    pub scopes: Vec<String>,
+    /// Extra form parameters of the token request, e.g. `audience`.
+    pub params: Vec<(String, String)>,
+    /// A token is replaced this long before it expires (at most half its lifetime).
+    pub refresh_margin: Duration,
 }
 
 /// How a response becomes services.

@@ -29,6 +29,7 @@ pub fn job(check: &str, environment: &str) -> Job {
             url: "http://127.0.0.1:1/".into(),
             headers: vec![],
             body: None,
+            oauth2: None,
         }),
         evaluation: Evaluation::default(),
     }

@@ -10,6 +10,7 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
+use checkd_datasource::Datasources;
 use checkd_scheduler::{Board, Clock, Stats};
 
 use crate::commands::OpenedStore;
@@ -56,6 +57,8 @@ pub struct AppState {
     pub stats: Arc<Stats>,
     pub clock: Clock,
     pub store: OpenedStore,
+    /// For their counters (shared responses, OAuth2 token requests), which outlive reloads.
+    pub datasources: Datasources,
     /// The outcome of the last reload, for checkd's own service.
     pub reload: Swap<Option<Reloaded>>,
     /// The scrape being rendered, shared by the requests that arrive meanwhile.
@@ -238,7 +241,7 @@ async fn metrics(State(state): State<AppState>) -> Response {
             count: scheduler.runs,
         },
         layers: state.store.store.stats(),
-        token_fetches_total: 0,
+        token_fetches_total: state.datasources.stats().token_fetches,
     };
     ([(header::CONTENT_TYPE, CONTENT_TYPE)], render(&input)).into_response()
 }
@@ -258,6 +261,7 @@ async fn status(State(state): State<AppState>) -> Response {
             "layers": state.store.store.stats(),
             "left_out": state.store.left_out,
         },
+        "datasources": state.datasources.stats(),
     }))
     .into_response()
 }
@@ -282,6 +286,7 @@ mod tests {
             clock,
             reload: Swap::new(None),
             scrape: Scrape::default(),
+            datasources: Datasources::build(&Default::default()).unwrap(),
             store: OpenedStore {
                 store: Arc::new(MemoryStore::new()),
                 left_out: vec![],

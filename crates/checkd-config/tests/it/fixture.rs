@@ -59,7 +59,12 @@ impl Tree {
 
     /// The diagnostics as printed, with the temporary directory cut from the paths.
     pub fn diagnostics(&self) -> String {
-        match self.load_with(None, &[("ORDERS_TOKEN", "s3cret")]) {
+        self.diagnostics_with(&[("ORDERS_TOKEN", "s3cret")])
+    }
+
+    /// [`Tree::diagnostics`] with these process environment variables.
+    pub fn diagnostics_with(&self, env: &[(&str, &str)]) -> String {
+        match self.load_with(None, env) {
             Ok(_) => "ok".to_string(),
             Err(diagnostics) => {
                 let prefix = format!("{}/", self.dir.path().display());

@@ -1,6 +1,7 @@
 //! What a valid config resolves to.
 
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use checkd_model::plan::{
@@ -685,5 +686,109 @@ datasources:
     assert!(
         got.contains("datasources.b.auth.token: a secret is never written inline"),
         "{got}"
+    );
+}
+
+#[test]
+fn oauth2_resolves_per_environment_once_and_only_where_checks_need_it() {
+    let config = r#"execution_environment: prod
+environments:
+  prod: {host: prod, variables: {idp: "idp.prod.example"}}
+  staging: {host: staging, variables: {idp: "idp.staging.example"}}
+  qa: {host: qa, variables: {idp: "idp.qa.example"}}
+datasources:
+  orders:
+    type: http
+    base_url: "https://orders.example"
+    auth:
+      type: oauth2
+      token_url: "https://${idp}/oauth2/token"
+      client_id: "checkd-${environment}"
+      client_secret: {env: "ORDERS_SECRET_${environment}"}
+      scopes: [orders.read]
+      params: {audience: "orders-${environment}"}
+      refresh_margin: 30s
+"#;
+    // qa has no secret, and no check sends there: that is fine.
+    let checks = r#"checks:
+  - {id: a, name: "a", environments: [prod, staging], datasource: orders, cache_for: 1m, request: {path: /a}}
+  - {id: b, name: "b", environments: [prod], datasource: orders, cache_for: 1m, request: {path: /b}}
+"#;
+    let tree = Tree::new(&[("checkd.yaml", config), ("checks/c.yaml", checks)]);
+    let plan = tree
+        .load_with(
+            None,
+            &[
+                ("ORDERS_SECRET_prod", "pr0d-s3cret"),
+                ("ORDERS_SECRET_staging", "st4ging-s3cret"),
+            ],
+        )
+        .unwrap_or_else(|d| panic!("{d}"));
+    let client = |key: &str| {
+        let job = plan.jobs.iter().find(|j| j.key.to_string() == key).unwrap();
+        http(job).oauth2.clone().expect("an OAuth2 client")
+    };
+    let prod = client("a@prod");
+    assert_eq!(
+        (
+            prod.token_url.as_str(),
+            prod.client_id.as_str(),
+            prod.client_secret.expose()
+        ),
+        (
+            "https://idp.prod.example/oauth2/token",
+            "checkd-prod",
+            "pr0d-s3cret"
+        )
+    );
+    assert_eq!(prod.scopes, ["orders.read"]);
+    assert_eq!(
+        prod.params,
+        [("audience".to_string(), "orders-prod".to_string())]
+    );
+    assert_eq!(prod.refresh_margin, Duration::from_secs(30));
+    assert_eq!(client("a@staging").client_secret.expose(), "st4ging-s3cret");
+    // One client per (datasource, environment), shared by its jobs.
+    assert!(Arc::ptr_eq(&prod, &client("b@prod")));
+    let shown = format!("{plan:?}");
+    assert!(!shown.contains("s3cret"), "{shown}");
+}
+
+#[test]
+fn oauth2_mistakes_name_the_key_and_the_environment() {
+    let config = r#"execution_environment: prod
+environments:
+  prod: {host: prod}
+datasources:
+  a: {type: http, base_url: "https://x", auth: {type: oauth2, token_url: "https://idp/token", client_id: c, client_secret: {env: "MISSING_${environment}"}}}
+  b: {type: http, base_url: "https://x", auth: {type: oauth2, client_id: c, token: {env: T}, scopes: ["two words"]}}
+  c: {type: http, base_url: "https://x", auth: {type: basic, username: u, password: {env: T}, token_url: "https://idp"}}
+  d: {type: http, base_url: "https://x", auth: {type: oauth2, token_url: "idp/token", client_id: c, client_secret: {env: T}, refresh_margin: 0s}}
+  e: {type: http, base_url: "https://x", auth: {type: oauth2, token_url: "idp/token", client_id: c, client_secret: {env: T}}}
+"#;
+    let checks = r#"checks:
+  - {name: a, environments: [prod], datasource: a, cache_for: 1m, request: {path: /}}
+  - {name: a2, environments: [prod], datasource: a, cache_for: 1m, request: {path: /2}}
+  - {name: e, environments: [prod], datasource: e, cache_for: 1m, request: {path: /}}
+"#;
+    let got = Tree::new(&[("checkd.yaml", config), ("checks/c.yaml", checks)])
+        .diagnostics_with(&[("T", "t0ken")]);
+    for want in [
+        "datasources.a.auth.client_secret.env: environment variable MISSING_prod is not set",
+        "datasources.b.auth: oauth2 auth needs `token_url`",
+        "datasources.b.auth: oauth2 auth needs `client_secret`",
+        "datasources.b.auth.token: `token` does not apply to oauth2 auth",
+        "datasources.b.auth.scopes[0]: invalid scope \"two words\": one word per scope",
+        "datasources.c.auth.token_url: `token_url` does not apply to basic auth",
+        "datasources.d.auth.refresh_margin: expected a duration longer than 0, found \"0s\"",
+        "datasources.e.auth.token_url: expected an absolute http:// or https:// URL, found \"idp/token\" in environment prod",
+    ] {
+        assert!(got.contains(want), "missing {want:?} in\n{got}");
+    }
+    assert!(!got.contains("t0ken"), "{got}");
+    assert_eq!(
+        got.matches("MISSING_prod").count(),
+        1,
+        "reported once: {got}"
     );
 }

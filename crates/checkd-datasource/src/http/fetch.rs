@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use base64::prelude::{Engine as _, BASE64_STANDARD};
 use checkd_model::plan::{HttpAuth, HttpDatasource, HttpRequest};
+use checkd_model::Secret;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION};
 use reqwest::redirect::Policy;
 use reqwest::{Certificate, Method, RequestBuilder, Url};
@@ -43,18 +44,7 @@ pub(crate) fn client(spec: &HttpDatasource) -> Result<reqwest::Client, BuildErro
         0 => Policy::none(),
         n => Policy::limited(n),
     };
-    let mut builder = reqwest::Client::builder()
-        .use_rustls_tls()
-        .user_agent(USER_AGENT)
-        .redirect(redirect)
-        .connect_timeout(CONNECT_TIMEOUT)
-        .pool_idle_timeout(POOL_IDLE_TIMEOUT)
-        .danger_accept_invalid_certs(!spec.tls_verify);
-    if let Some(path) = &spec.ca_file {
-        for certificate in ca_certificates(&spec.name, path)? {
-            builder = builder.add_root_certificate(certificate);
-        }
-    }
+    let mut builder = builder(spec)?.redirect(redirect);
     if let Some(auth) = &spec.auth {
         let mut headers = HeaderMap::new();
         headers.insert(AUTHORIZATION, authorization(&spec.name, auth)?);
@@ -64,6 +54,33 @@ pub(crate) fn client(spec: &HttpDatasource) -> Result<reqwest::Client, BuildErro
         datasource: spec.name.clone(),
         source,
     })
+}
+
+/// The client for OAuth2 token requests: like [`client`], but it follows no redirects (the
+/// client secret must not travel on) and sends no `Authorization` of the datasource.
+pub(crate) fn token_client(spec: &HttpDatasource) -> Result<reqwest::Client, BuildError> {
+    builder(spec)?
+        .redirect(Policy::none())
+        .build()
+        .map_err(|source| BuildError::Client {
+            datasource: spec.name.clone(),
+            source,
+        })
+}
+
+fn builder(spec: &HttpDatasource) -> Result<reqwest::ClientBuilder, BuildError> {
+    let mut builder = reqwest::Client::builder()
+        .use_rustls_tls()
+        .user_agent(USER_AGENT)
+        .connect_timeout(CONNECT_TIMEOUT)
+        .pool_idle_timeout(POOL_IDLE_TIMEOUT)
+        .danger_accept_invalid_certs(!spec.tls_verify);
+    if let Some(path) = &spec.ca_file {
+        for certificate in ca_certificates(&spec.name, path)? {
+            builder = builder.add_root_certificate(certificate);
+        }
+    }
+    Ok(builder)
 }
 
 /// The `Authorization` value of `auth`, marked sensitive so no Debug output shows it.
@@ -108,10 +125,12 @@ fn ca_certificates(datasource: &str, path: &Path) -> Result<Vec<Certificate>, Bu
 pub(crate) async fn fetch(
     client: &reqwest::Client,
     request: &HttpRequest,
+    bearer: Option<&Secret>,
     limits: Limits,
 ) -> Result<Fetched, String> {
     let target = Target::new(&request.method, &request.url);
-    let builder = prepare(client, request, limits.timeout).map_err(|p| target.reason(&p))?;
+    let builder =
+        prepare(client, request, bearer, limits.timeout).map_err(|p| target.reason(&p))?;
     // reqwest's own timeout covers the body too; this one also bounds anything it might not.
     match tokio::time::timeout(limits.timeout, send(builder, limits.max_body_bytes)).await {
         Ok(Ok(fetched)) => Ok(fetched),
@@ -127,6 +146,7 @@ pub(crate) async fn fetch(
 fn prepare(
     client: &reqwest::Client,
     request: &HttpRequest,
+    bearer: Option<&Secret>,
     timeout: Duration,
 ) -> Result<RequestBuilder, String> {
     let method = Method::from_bytes(request.method.as_bytes())
@@ -141,6 +161,12 @@ fn prepare(
         // Keeps tokens out of any Debug output of the request.
         value.set_sensitive(true);
         headers.append(name, value);
+    }
+    if let Some(token) = bearer {
+        let mut value = HeaderValue::from_str(&format!("Bearer {}", token.expose()))
+            .map_err(|_| "the access token cannot be sent in a header".to_string())?;
+        value.set_sensitive(true);
+        headers.insert(AUTHORIZATION, value);
     }
     let mut builder = client
         .request(method, url)

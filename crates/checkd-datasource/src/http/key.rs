@@ -3,7 +3,7 @@
 //! Two runs share when they send the same request through equally configured clients: the
 //! datasource (its name and every client setting that can change the answer: TLS
 //! verification, CA file, redirects, body limit), the method, the absolute URL, every request
-//! header and the body. All of it goes through SHA-256, so header values (Authorization,
+//! header, the body and the OAuth2 client (by fingerprint). All of it goes through SHA-256, so header values (Authorization,
 //! Cookie, API keys) and query tokens never appear in a key; only the datasource's name is
 //! kept in clear so an operator can tell keys apart. Every field is length-prefixed, so no two
 //! different requests hash the same input.
@@ -15,7 +15,7 @@ use sha2::{Digest, Sha256};
 /// Where shared responses live in the store.
 pub(crate) const PREFIX: &str = "response/";
 /// Bumped when what goes into the hash changes, so old entries are simply not found.
-const VERSION: &[u8] = b"checkd-request-key-v1";
+const VERSION: &[u8] = b"checkd-request-key-v2";
 
 /// What a datasource contributes to every key of its requests.
 #[derive(Debug)]
@@ -69,6 +69,14 @@ pub(crate) fn request_key(seed: &Seed, request: &HttpRequest) -> String {
             field(&mut hash, body.as_bytes());
         }
     }
+    // Another OAuth2 client may see other data; its token never goes into the key.
+    match &request.oauth2 {
+        None => hash.update([0]),
+        Some(client) => {
+            hash.update([1]);
+            field(&mut hash, super::oauth::fingerprint(client).as_bytes());
+        }
+    }
     let digest = hash.finalize();
     let mut key = format!("{PREFIX}{}/", seed.name);
     for byte in digest {
@@ -120,6 +128,7 @@ mod tests {
                 .map(|(n, v)| (n.to_string(), v.to_string()))
                 .collect(),
             body: body.map(str::to_string),
+            oauth2: None,
         }
     }
 

@@ -1,6 +1,7 @@
 //! The HTTP datasource: [`fetch`] sends the job's request and reads a bounded body,
-//! [`share`] makes runs with the same request (by [`key`]) share one answer, [`evaluate`]
-//! judges the answer for each job without any IO.
+//! [`oauth`] adds the access token of an OAuth2 client, [`share`] makes runs with the same
+//! request (by [`key`]) share one answer, [`evaluate`] judges the answer for each job
+//! without any IO.
 
 mod cached;
 mod evaluate;
@@ -8,6 +9,7 @@ mod fetch;
 mod foreach;
 mod json;
 mod key;
+pub(crate) mod oauth;
 mod reason;
 pub(crate) mod share;
 mod text;
@@ -15,6 +17,7 @@ mod text;
 use std::time::Duration;
 
 use checkd_model::plan::{HttpDatasource, HttpRequest, Job};
+use checkd_model::Secret;
 
 use crate::{BuildError, Outcome};
 
@@ -36,6 +39,8 @@ pub struct HttpResponse {
 #[derive(Debug)]
 pub(crate) struct HttpClient {
     client: reqwest::Client,
+    /// For token requests: the same TLS settings, no redirects, no `Authorization`.
+    token_client: reqwest::Client,
     max_body_bytes: u64,
     max_redirects: usize,
     seed: key::Seed,
@@ -46,6 +51,7 @@ impl HttpClient {
     pub(crate) fn build(spec: &HttpDatasource) -> Result<HttpClient, BuildError> {
         Ok(HttpClient {
             client: fetch::client(spec)?,
+            token_client: fetch::token_client(spec)?,
             max_body_bytes: spec.max_body_bytes,
             max_redirects: spec.max_redirects,
             seed: key::Seed::new(spec),
@@ -60,6 +66,7 @@ impl HttpClient {
         job: &Job,
         request: &HttpRequest,
         sharing: &share::Sharing,
+        tokens: &oauth::Tokens,
     ) -> Outcome {
         let limits = fetch::Limits {
             timeout: job.timeout,
@@ -72,7 +79,7 @@ impl HttpClient {
         };
         let key = key::request_key(&self.seed, request);
         let fetched = sharing
-            .get(&key, policy, || fetch::fetch(&self.client, request, limits))
+            .get(&key, policy, || self.fetch(request, limits, tokens))
             .await;
         match &*fetched {
             Ok(fetch::Fetched::Complete(response)) => {
@@ -86,5 +93,30 @@ impl HttpClient {
                 Outcome::Unavailable(reason.clone())
             }
         }
+    }
+}
+
+impl HttpClient {
+    /// Sends the request, with an access token when it has an OAuth2 client. A 401 answer
+    /// to a token drops it and the request is sent once more with a new token.
+    async fn fetch(
+        &self,
+        request: &HttpRequest,
+        limits: fetch::Limits,
+        tokens: &oauth::Tokens,
+    ) -> Result<fetch::Fetched, String> {
+        let Some(oauth2) = &request.oauth2 else {
+            return fetch::fetch(&self.client, request, None, limits).await;
+        };
+        let token = || tokens.get(oauth2, &self.token_client, limits.timeout);
+        let used: Secret = token().await?;
+        let first = fetch::fetch(&self.client, request, Some(&used), limits).await;
+        if !matches!(&first, Ok(fetch::Fetched::Complete(response)) if response.status == 401) {
+            return first;
+        }
+        tracing::debug!("the API answered 401 to a cached token: fetching a new one");
+        tokens.reject(oauth2, &used).await;
+        let fresh = token().await?;
+        fetch::fetch(&self.client, request, Some(&fresh), limits).await
     }
 }

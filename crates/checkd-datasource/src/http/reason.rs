@@ -64,14 +64,19 @@ impl Target {
     }
 
     pub(crate) fn describe(&self, error: &reqwest::Error, timeout: Duration) -> String {
+        self.reason(&self.problem(error, timeout))
+    }
+
+    /// What went wrong, without the request: `connection refused`.
+    pub(crate) fn problem(&self, error: &reqwest::Error, timeout: Duration) -> String {
         let causes = causes(error);
         let refused = causes
             .iter()
             .any(|c| c.io == Some(io::ErrorKind::ConnectionRefused));
-        let problem = if error.is_connect() && error.is_timeout() {
+        if error.is_connect() && error.is_timeout() {
             format!("connect timed out after {}", duration(CONNECT_TIMEOUT))
         } else if error.is_timeout() {
-            return self.timed_out(timeout);
+            format!("timed out after {}", duration(timeout))
         } else if refused {
             "connection refused".to_string()
         } else if error.is_connect() {
@@ -80,8 +85,12 @@ impl Target {
             format!("reading the body failed: {}", last(&causes))
         } else {
             format!("request failed: {}", last(&causes))
-        };
-        self.reason(&problem)
+        }
+    }
+
+    /// `GET http://host/path`: the request without userinfo, query or fragment.
+    pub(crate) fn shown(&self) -> &str {
+        &self.shown
     }
 
     fn connect_problem(&self, causes: &[Cause]) -> String {

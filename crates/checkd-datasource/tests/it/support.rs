@@ -42,6 +42,7 @@ pub fn request_job(method: &str, url: &str, timeout: Duration, evaluation: Evalu
             url: url.to_string(),
             headers: Vec::new(),
             body: None,
+            oauth2: None,
         }),
         evaluation,
     }

@@ -51,8 +51,9 @@ struct Generation {
 /// What every generation shares: results, store, clock and counters outlive a reload.
 struct Shared {
     board: Arc<Board>,
-    /// Shared datasource responses; kept across reloads.
-    responses: Arc<dyn Store>,
+    /// The first generation's datasources: each reload rebuilds from them, keeping shared
+    /// responses, OAuth2 tokens and counters.
+    datasources: Datasources,
     store: Arc<dyn Store>,
     stats: Arc<Stats>,
     clock: Clock,
@@ -92,7 +93,7 @@ async fn serve(config: &Path, plan: Arc<Plan>) -> anyhow::Result<()> {
     let opened = super::open_store(&plan, false).await?;
     let shared = Shared {
         board: Arc::new(Board::new()),
-        responses,
+        datasources: datasources.clone(),
         store: Arc::clone(&opened.store),
         stats: Arc::new(Stats::default()),
         clock: Clock::system(),
@@ -105,6 +106,7 @@ async fn serve(config: &Path, plan: Arc<Plan>) -> anyhow::Result<()> {
         stats: Arc::clone(&shared.stats),
         clock: shared.clock,
         store: opened,
+        datasources: shared.datasources.clone(),
         reload: Swap::new(None),
         scrape: Default::default(),
     };
@@ -193,7 +195,7 @@ fn reload(
             return Err(format!("{} problems in the config", diagnostics.0.len()));
         }
     };
-    let datasources = match super::datasources(&plan, &shared.responses) {
+    let datasources = match shared.datasources.rebuild(&plan.datasources) {
         Ok(datasources) => datasources,
         Err(error) => {
             tracing::error!("reload rejected, the running config stays: {error:#}");
