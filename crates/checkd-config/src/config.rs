@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use checkd_model::plan::{
-    CacheSettings, HttpAuth, HttpDatasource, OutputSettings, SchedulerSettings, ServerSettings,
-    SpoolSettings,
+    CacheLayer, CacheSettings, FleetSettings, HttpAuth, HttpDatasource, OutputSettings,
+    SchedulerSettings, ServerSettings, SpoolSettings,
 };
 
 use checkd_model::placement::RunFrom;
@@ -153,6 +153,21 @@ pub(crate) fn resolve(
             (name.clone(), ds)
         })
         .collect();
+    let scheduler = scheduler(cx, src, raw.scheduler.as_ref().and_then(Unit::ok));
+    let cache = crate::cache::cache(cx, src, raw.cache.as_ref().and_then(Unit::ok), dir);
+    let has_redis = cache
+        .layers
+        .iter()
+        .any(|layer| matches!(layer, CacheLayer::Redis { .. }));
+    let fleet_given = raw
+        .scheduler
+        .as_ref()
+        .and_then(Unit::ok)
+        .is_some_and(|s| s.fleet.is_some());
+    if fleet_given && !has_redis {
+        let message = "a fleet shares its leases and results through Redis: add a `redis` layer to cache.layers";
+        cx.push(src.diag("scheduler.fleet", message));
+    }
     Config {
         execution_environments: match &raw.execution_environments {
             Some(given) => given.clone(),
@@ -169,10 +184,10 @@ pub(crate) fn resolve(
         environments_defined: !environments.is_empty(),
         environments,
         datasources,
-        scheduler: scheduler(cx, src, raw.scheduler.as_ref().and_then(Unit::ok)),
+        scheduler,
         server: server(cx, src, raw.server.as_ref().and_then(Unit::ok), dir),
         output: output(cx, src, raw.output.as_ref().and_then(Unit::ok), dir),
-        cache: crate::cache::cache(cx, src, raw.cache.as_ref().and_then(Unit::ok), dir),
+        cache,
         check_dirs: check_dirs(raw, dir),
     }
 }
@@ -518,9 +533,29 @@ fn scheduler(cx: &mut Cx<'_>, src: &SourceFile, raw: Option<&raw::Scheduler>) ->
         ));
         splay = 0.1;
     }
+    let fleet = raw.and_then(|s| s.fleet.as_ref()).and_then(|fleet| {
+        let duration =
+            |cx: &mut Cx<'_>, key: &str, given: &Option<String>, default: u64| match given {
+                Some(text) => positive_duration(cx, src, &format!("scheduler.fleet.{key}"), text),
+                None => Some(Duration::from_secs(default)),
+            };
+        let fallback_after = duration(cx, "fallback_after", &fleet.fallback_after, 1);
+        let heartbeat = duration(cx, "heartbeat", &fleet.heartbeat, 5);
+        if let Some(name) = fleet.instance.as_deref().filter(|n| !is_plain_name(n)) {
+            let message =
+                format!("invalid instance name {name:?}: use letters, digits, `_`, `-` and `.`");
+            cx.push(src.diag("scheduler.fleet.instance", message));
+        }
+        Some(FleetSettings {
+            instance: fleet.instance.clone(),
+            fallback_after: fallback_after?,
+            heartbeat: heartbeat?,
+        })
+    });
     SchedulerSettings {
         max_concurrency,
         splay,
+        fleet,
     }
 }
 

@@ -222,6 +222,28 @@ pub struct Scheduler {
     /// that start together do not keep firing together.
     /// Default: `0.1`
     pub splay: Option<f64>,
+    /// Several instances sharing one Redis (a `redis` layer in `cache.layers`): each job runs
+    /// on one of them per interval, under a lease in Redis, and every instance serves every
+    /// result. `fleet: {}` turns it on with the defaults.
+    /// Default: off
+    pub fleet: Option<Fleet>,
+}
+
+/// A fleet of instances sharing one Redis.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Fleet {
+    /// This instance's name in the fleet, unique among the instances.
+    /// Default: `<host name>:<pid>`
+    pub instance: Option<String>,
+    /// An instance that is not a job's preferred one (the preference spreads jobs over the
+    /// live instances) waits this long before it takes the job itself.
+    /// Default: `1s`
+    pub fallback_after: Option<Duration>,
+    /// How often each instance writes its heartbeat; after three missed beats the others
+    /// take over its jobs without waiting.
+    /// Default: `5s`
+    pub heartbeat: Option<Duration>,
 }
 
 /// HTTP endpoint settings.

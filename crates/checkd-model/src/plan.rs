@@ -342,6 +342,19 @@ pub struct SchedulerSettings {
     pub max_concurrency: usize,
     /// Random delay up to this fraction of the interval before each interval run.
     pub splay: f64,
+    /// Several instances sharing a Redis: leases, so each job runs once per interval.
+    pub fleet: Option<FleetSettings>,
+}
+
+/// How an instance takes part in a fleet (see `checkd_scheduler::fleet`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct FleetSettings {
+    /// This instance's name among the others; `None`: `<host name>:<pid>`.
+    pub instance: Option<String>,
+    /// How long an instance that is not a job's preferred one waits before it takes the job.
+    pub fallback_after: Duration,
+    /// How often each instance says it is alive; three missed beats and it is gone.
+    pub heartbeat: Duration,
 }
 
 #[derive(Clone, Debug)]

@@ -59,6 +59,7 @@ pub fn plan(jobs: Vec<Job>) -> Plan {
         scheduler: SchedulerSettings {
             max_concurrency: 64,
             splay: 0.1,
+            fleet: None,
         },
         server: ServerSettings {
             listen: None,

@@ -10,6 +10,7 @@
 mod board;
 mod clock;
 mod executor;
+pub mod fleet;
 mod loop_;
 mod schedule;
 mod stats;
@@ -17,6 +18,7 @@ mod stats;
 pub use board::Board;
 pub use clock::Clock;
 pub use executor::{apply, Executor, Runner};
+pub use fleet::{Fleet, FleetView, Member};
 pub use loop_::Scheduler;
 pub use schedule::{next_cron_ms, validity};
 pub use stats::{Stats, StatsSnapshot, RUN_DURATION_BUCKETS_S};

@@ -10,6 +10,7 @@ use tokio::time::{sleep_until, Duration, Instant};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::fleet::{Claim, Fleet};
 use crate::{schedule, Executor, Runner};
 
 /// How often the loop turns even with nothing due, so the heartbeat shows it is alive.
@@ -23,6 +24,8 @@ pub struct Scheduler<R> {
     tracker: TaskTracker,
     /// Jobs that run at once even with a fresh record (their definition changed on reload).
     due_now: HashSet<JobKey>,
+    /// Set when several instances share the work (see [`crate::fleet`]).
+    fleet: Option<Arc<Fleet>>,
 }
 
 impl<R: Runner> Scheduler<R> {
@@ -32,7 +35,15 @@ impl<R: Runner> Scheduler<R> {
             executor,
             tracker: TaskTracker::new(),
             due_now: HashSet::new(),
+            fleet: None,
         }
+    }
+
+    /// Shares the work with the other instances of `fleet`: jobs are due in slots every
+    /// instance agrees on, and each slot runs on the instance that gets its lease.
+    pub fn with_fleet(mut self, fleet: Arc<Fleet>) -> Scheduler<R> {
+        self.fleet = Some(fleet);
+        self
     }
 
     /// Runs these jobs at once, fresh record or not: a reload changed their definition.
@@ -57,11 +68,21 @@ impl<R: Runner> Scheduler<R> {
         // Every interval job keeps a fixed random phase on a grid anchored at its first due
         // time, so a fleet spreads out and no job drifts.
         let mut grid: Vec<(Instant, Duration)> = Vec::with_capacity(self.plan.jobs.len());
+        // In a fleet: the slot (wall-clock due time) each job is queued for.
+        let mut slots: Vec<i64> = vec![0; self.plan.jobs.len()];
         for (index, job) in self.plan.jobs.iter().enumerate() {
             let board_record = self.executor.board().get(&job.key);
             let fresh = board_record
                 .as_ref()
                 .filter(|r| r.is_fresh(clock.now_ms()) && !self.due_now.contains(&job.key));
+            if let Some(fleet) = &self.fleet {
+                slots[index] = self.first_slot(fleet, job, fresh.is_none());
+                grid.push((Instant::now(), Duration::ZERO));
+                if job.placement.decide(&self.plan.execution_environment) == Decision::Run {
+                    queue.push(Reverse((clock.instant_at(slots[index]), index)));
+                }
+                continue;
+            }
             let due = match (fresh, &job.schedule) {
                 (None, _) => Instant::now(),
                 (Some(record), Schedule::Every(interval)) => {
@@ -91,7 +112,14 @@ impl<R: Runner> Scheduler<R> {
                 biased;
                 () = cancel.cancelled() => break,
                 Some(index) = done_rx.recv() => {
-                    queue.push(Reverse((self.next_due(index, grid[index]), index)));
+                    let due = match &self.fleet {
+                        Some(fleet) => {
+                            slots[index] = self.next_slot(fleet, index, slots[index]);
+                            clock.instant_at(slots[index])
+                        }
+                        None => self.next_due(index, grid[index]),
+                    };
+                    queue.push(Reverse((due, index)));
                 }
                 () = sleep_until(wake) => {
                     let now = Instant::now();
@@ -102,7 +130,7 @@ impl<R: Runner> Scheduler<R> {
                         queue.pop();
                         let lag = now.saturating_duration_since(due);
                         self.executor.stats().lag(u64::try_from(lag.as_millis()).unwrap_or(u64::MAX));
-                        self.spawn_run(index, done_tx.clone());
+                        self.spawn_run(index, slots[index], done_tx.clone());
                     }
                 }
             }
@@ -118,12 +146,26 @@ impl<R: Runner> Scheduler<R> {
             .is_ok()
     }
 
-    fn spawn_run(&self, index: usize, done: mpsc::UnboundedSender<usize>) {
+    fn spawn_run(&self, index: usize, slot_ms: i64, done: mpsc::UnboundedSender<usize>) {
         let executor = Arc::clone(&self.executor);
         let plan = Arc::clone(&self.plan);
+        let fleet = self.fleet.clone();
         self.tracker.spawn(async move {
             if let Some(job) = plan.jobs.get(index) {
-                executor.execute(job).await;
+                let claim = match &fleet {
+                    Some(fleet) => fleet.claim(job, slot_ms).await,
+                    None => Claim::Run,
+                };
+                match (claim, &fleet) {
+                    (Claim::Follow, Some(fleet)) => {
+                        fleet
+                            .follow(job, slot_ms, executor.board(), &executor.clock())
+                            .await;
+                    }
+                    _ => {
+                        executor.execute(job).await;
+                    }
+                }
             }
             // The loop may have stopped; then nobody needs the next due time.
             let _ = done.send(index);
@@ -158,6 +200,54 @@ impl<R: Runner> Scheduler<R> {
                 base + interval.saturating_mul(u32::try_from(periods).unwrap_or(u32::MAX))
             }
             Schedule::Cron { .. } => next_cron_instant(&job.schedule, &self.executor.clock()),
+        }
+    }
+}
+
+impl<R: Runner> Scheduler<R> {
+    /// A job's first slot in a fleet: the current one when it has no fresh record (every
+    /// instance that starts within it agrees on it), else the next.
+    fn first_slot(&self, fleet: &Fleet, job: &checkd_model::plan::Job, catch_up: bool) -> i64 {
+        let now_ms = self.executor.clock().now_ms();
+        match &job.schedule {
+            Schedule::Every(interval) => {
+                fleet.slot_ms(job, *interval, self.plan.scheduler.splay, now_ms, catch_up)
+            }
+            // Cron times are whole minutes: instances starting within one agree on it.
+            Schedule::Cron { .. } if catch_up => now_ms - now_ms.rem_euclid(60_000),
+            Schedule::Cron { .. } => {
+                schedule::next_cron_ms(&job.schedule, now_ms).unwrap_or(now_ms + 86_400_000)
+            }
+        }
+    }
+
+    /// The slot after `last` (skipping those already past), or the next retry: held-back
+    /// results retry on a grid of the retry interval, so instances agree on those slots too.
+    fn next_slot(&self, fleet: &Fleet, index: usize, last: i64) -> i64 {
+        let now_ms = self.executor.clock().now_ms();
+        let Some(job) = self.plan.jobs.get(index) else {
+            return now_ms + millis(HEARTBEAT);
+        };
+        let held_back = self
+            .executor
+            .board()
+            .get(&job.key)
+            .is_some_and(|r| r.soft.is_some());
+        let retry_ms = millis(job.retry.interval);
+        if held_back && retry_ms > 0 {
+            return (now_ms / retry_ms + 1) * retry_ms;
+        }
+        match &job.schedule {
+            Schedule::Every(interval) => {
+                let next = fleet.slot_ms(job, *interval, self.plan.scheduler.splay, now_ms, false);
+                if next > last {
+                    next
+                } else {
+                    last + millis(*interval).max(1)
+                }
+            }
+            Schedule::Cron { .. } => schedule::next_cron_ms(&job.schedule, now_ms.max(last))
+                .unwrap_or(now_ms + 86_400_000),
         }
     }
 }

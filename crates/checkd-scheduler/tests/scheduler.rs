@@ -96,6 +96,7 @@ fn plan(jobs: Vec<Job>, max_concurrency: usize, datasource_concurrency: &[(&str,
         scheduler: SchedulerSettings {
             max_concurrency,
             splay: 0.1,
+            fleet: None,
         },
         ..testing::plan(jobs)
     }

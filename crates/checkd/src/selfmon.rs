@@ -17,6 +17,20 @@ pub struct SelfStatus {
     pub left_out: Vec<String>,
     /// The outcome of the last SIGHUP, if there was one.
     pub last_reload: Option<Reloaded>,
+    /// This instance's part in a fleet, if it is in one.
+    pub fleet: Option<FleetStatus>,
+}
+
+/// How the fleet looks from this instance.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FleetStatus {
+    pub instance: String,
+    pub live: usize,
+    pub runs: u64,
+    pub followed: u64,
+    /// Runs without a lease because Redis did not answer: possibly run elsewhere too.
+    pub local: u64,
+    pub shared_ok: bool,
 }
 
 /// What the last reload did.
@@ -88,6 +102,25 @@ pub fn self_service(status: &SelfStatus, checks: u64, failing: u64) -> Combined 
             )
         });
     }
+    if let Some(fleet) = &status.fleet {
+        partials.push(if fleet.shared_ok {
+            Partial::new(
+                State::Ok,
+                format!(
+                    "fleet: {} instances, {} ran {}, took {} from others",
+                    fleet.live, fleet.instance, fleet.runs, fleet.followed
+                ),
+            )
+        } else {
+            Partial::new(
+                State::Warn,
+                format!(
+                    "fleet: Redis unreachable, {} runs every check itself ({} runs without a lease, possibly duplicated)",
+                    fleet.instance, fleet.local
+                ),
+            )
+        });
+    }
     for problem in &status.left_out {
         partials.push(Partial::new(State::Warn, problem.clone()));
     }
@@ -146,6 +179,7 @@ mod tests {
             layers: vec![layer("memory", true), layer("sled", true)],
             left_out: vec![],
             last_reload: None,
+            fleet: None,
         };
         check(
             status,
@@ -164,6 +198,7 @@ mod tests {
             ],
             left_out: vec![],
             last_reload: None,
+            fleet: None,
         };
         check(
             status,
@@ -177,6 +212,7 @@ mod tests {
             layers: vec![layer("memory", true)],
             left_out: vec![],
             last_reload: None,
+            fleet: None,
         };
         check(status, (State::Warn, "scheduler lag 61000 ms"));
     }
@@ -193,6 +229,7 @@ mod tests {
             layers: vec![layer("memory", true)],
             left_out: vec![],
             last_reload: Some(reload(false)),
+            fleet: None,
         };
         check(status, (State::Warn, "reload rejected at 2026-11-23T08:00:00Z, the previous config runs: 2 problems in the config"));
         let status = SelfStatus {
@@ -200,6 +237,7 @@ mod tests {
             layers: vec![layer("memory", true)],
             left_out: vec![],
             last_reload: Some(reload(true)),
+            fleet: None,
         };
         check(
             status,
@@ -214,6 +252,7 @@ mod tests {
             layers: vec![layer("memory", true)],
             left_out: vec!["cache.layers[1] (sled) left out: locked".into()],
             last_reload: None,
+            fleet: None,
         };
         check(
             status,
@@ -224,10 +263,45 @@ mod tests {
             layers: vec![layer("memory", true), layer("redis", false)],
             left_out: vec![],
             last_reload: None,
+            fleet: None,
         };
         check(
             status,
             (State::Crit, "no persistent cache layer works: results will not survive a restart, cache redis failing: 5 hits, 1 misses, 0 errors"),
+        );
+    }
+
+    #[test]
+    fn a_fleet_without_redis_warns_that_runs_may_be_duplicated() {
+        let fleet = |shared_ok| FleetStatus {
+            instance: "a".into(),
+            live: 3,
+            runs: 40,
+            followed: 80,
+            local: 7,
+            shared_ok,
+        };
+        let status = |shared_ok| SelfStatus {
+            lag_ms: 0,
+            layers: vec![layer("memory", true)],
+            left_out: vec![],
+            last_reload: None,
+            fleet: Some(fleet(shared_ok)),
+        };
+        let got = self_service(&status(true), 9, 2);
+        assert_eq!(got.state, State::Ok);
+        assert!(
+            got.details
+                .contains("[OK] fleet: 3 instances, a ran 40, took 80 from others"),
+            "{}",
+            got.details
+        );
+        check(
+            status(false),
+            (
+                State::Warn,
+                "fleet: Redis unreachable, a runs every check itself (7 runs without a lease, possibly duplicated)",
+            ),
         );
     }
 }

@@ -11,10 +11,10 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use checkd_datasource::Datasources;
-use checkd_scheduler::{Board, Clock, Stats};
+use checkd_scheduler::{Board, Clock, Fleet, Stats};
 
 use crate::commands::OpenedStore;
-use crate::selfmon::{Reloaded, SelfStatus};
+use crate::selfmon::{FleetStatus, Reloaded, SelfStatus};
 use crate::view::{Filter, View};
 
 /// Requests handled at once; more wait their turn.
@@ -59,6 +59,8 @@ pub struct AppState {
     pub store: OpenedStore,
     /// For their counters (shared responses, OAuth2 token requests), which outlive reloads.
     pub datasources: Datasources,
+    /// This instance's part in a fleet, if it is in one.
+    pub fleet: Option<Arc<Fleet>>,
     /// The outcome of the last reload, for checkd's own service.
     pub reload: Swap<Option<Reloaded>>,
     /// The scrape being rendered, shared by the requests that arrive meanwhile.
@@ -70,6 +72,17 @@ impl AppState {
     pub fn self_status(&self) -> SelfStatus {
         let mut status = self.store.status(self.stats.snapshot().lag_ms);
         status.last_reload = Option::clone(&self.reload.load());
+        status.fleet = self.fleet.as_ref().map(|fleet| {
+            let (runs, followed, local) = fleet.counts();
+            FleetStatus {
+                instance: fleet.instance().to_string(),
+                live: fleet.live(),
+                runs,
+                followed,
+                local,
+                shared_ok: fleet.shared_ok(),
+            }
+        });
         status
     }
 }
@@ -80,6 +93,7 @@ pub fn app(state: AppState) -> Router {
         .route("/healthcheck", get(healthcheck))
         .route("/api/v1/results", get(results))
         .route("/api/v1/status", get(status))
+        .route("/api/v1/fleet", get(fleet))
         .route("/metrics", get(metrics))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -246,6 +260,14 @@ async fn metrics(State(state): State<AppState>) -> Response {
     ([(header::CONTENT_TYPE, CONTENT_TYPE)], render(&input)).into_response()
 }
 
+/// The live instances of the fleet and their run counts; 404 outside a fleet.
+async fn fleet(State(state): State<AppState>) -> Response {
+    match &state.fleet {
+        Some(fleet) => Json(fleet.view(&state.clock).await).into_response(),
+        None => (StatusCode::NOT_FOUND, "not in a fleet (scheduler.fleet)\n").into_response(),
+    }
+}
+
 /// The scheduler's counters and every cache layer's statistics.
 async fn status(State(state): State<AppState>) -> Response {
     let scheduler = state.stats.snapshot();
@@ -287,6 +309,7 @@ mod tests {
             reload: Swap::new(None),
             scrape: Scrape::default(),
             datasources: Datasources::build(&Default::default()).unwrap(),
+            fleet: None,
             store: OpenedStore {
                 store: Arc::new(MemoryStore::new()),
                 left_out: vec![],

@@ -792,3 +792,53 @@ datasources:
         "reported once: {got}"
     );
 }
+
+#[test]
+fn a_fleet_needs_a_redis_layer_and_takes_its_defaults() {
+    let config = |fleet: &str, layers: &str| {
+        format!(
+            "execution_environment: e\nenvironments: {{e: {{host: h}}}}\nscheduler: {{fleet: {fleet}}}\ncache: {{layers: [{layers}]}}\n"
+        )
+    };
+    let with_redis = config(
+        "{}",
+        "{type: memory}, {type: redis, url: \"redis://127.0.0.1:1/\"}",
+    );
+    assert_eq!(
+        plan(&[("checkd.yaml", &with_redis)]).scheduler.fleet,
+        Some(checkd_model::plan::FleetSettings {
+            instance: None,
+            fallback_after: Duration::from_secs(1),
+            heartbeat: Duration::from_secs(5),
+        })
+    );
+    let named = config(
+        "{instance: vm-1, fallback_after: 250ms, heartbeat: 2s}",
+        "{type: redis, url: \"redis://127.0.0.1:1/\"}",
+    );
+    let fleet = plan(&[("checkd.yaml", &named)]).scheduler.fleet.unwrap();
+    assert_eq!(
+        (
+            fleet.instance.as_deref(),
+            fleet.fallback_after,
+            fleet.heartbeat
+        ),
+        (
+            Some("vm-1"),
+            Duration::from_millis(250),
+            Duration::from_secs(2)
+        )
+    );
+    let got = Tree::new(&[(
+        "checkd.yaml",
+        &config("{instance: \"a b\", heartbeat: 0s}", "{type: memory}"),
+    )])
+    .diagnostics();
+    for want in [
+        "scheduler.fleet: a fleet shares its leases and results through Redis: add a `redis` layer to cache.layers",
+        "scheduler.fleet.instance: invalid instance name \"a b\"",
+        "scheduler.fleet.heartbeat: expected a duration longer than 0, found \"0s\"",
+    ] {
+        assert!(got.contains(want), "missing {want:?} in\n{got}");
+    }
+}

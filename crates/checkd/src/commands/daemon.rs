@@ -7,7 +7,7 @@ use std::time::Duration;
 use checkd_datasource::Datasources;
 use checkd_model::plan::{Plan, SpoolSettings};
 use checkd_model::JobKey;
-use checkd_scheduler::{Board, Clock, Executor, Scheduler, Stats};
+use checkd_scheduler::{Board, Clock, Executor, Fleet, Scheduler, Stats};
 use checkd_store::Store;
 use sd_notify::NotifyState;
 use tokio::signal::unix::{signal, SignalKind};
@@ -57,6 +57,8 @@ struct Shared {
     store: Arc<dyn Store>,
     stats: Arc<Stats>,
     clock: Clock,
+    /// Set by the first config; joining or leaving a fleet takes a restart.
+    fleet: Option<Arc<Fleet>>,
 }
 
 impl Shared {
@@ -74,8 +76,12 @@ impl Shared {
             self.clock,
         )
         .with_stats(Arc::clone(&self.stats));
-        let scheduler =
-            Arc::new(Scheduler::new(Arc::clone(&plan), Arc::new(executor)).with_due_now(due_now));
+        let mut scheduler =
+            Scheduler::new(Arc::clone(&plan), Arc::new(executor)).with_due_now(due_now);
+        if let Some(fleet) = &self.fleet {
+            scheduler = scheduler.with_fleet(Arc::clone(fleet));
+        }
+        let scheduler = Arc::new(scheduler);
         let cancel = CancellationToken::new();
         let (looping, token) = (Arc::clone(&scheduler), cancel.clone());
         tokio::spawn(async move { looping.run(token).await });
@@ -91,12 +97,17 @@ async fn serve(config: &Path, plan: Arc<Plan>) -> anyhow::Result<()> {
     let responses = super::response_store(&plan).await?;
     let datasources = super::datasources(&plan, &responses)?;
     let opened = super::open_store(&plan, false).await?;
+    let fleet = match &plan.scheduler.fleet {
+        Some(settings) => Some(Arc::new(super::fleet(&plan, settings).await?)),
+        None => None,
+    };
     let shared = Shared {
         board: Arc::new(Board::new()),
         datasources: datasources.clone(),
         store: Arc::clone(&opened.store),
         stats: Arc::new(Stats::default()),
         clock: Clock::system(),
+        fleet,
     };
     // Every stored result is on the board before the endpoint answers or anything runs.
     let loaded = shared.board.load(shared.store.as_ref(), &plan).await;
@@ -107,6 +118,7 @@ async fn serve(config: &Path, plan: Arc<Plan>) -> anyhow::Result<()> {
         clock: shared.clock,
         store: opened,
         datasources: shared.datasources.clone(),
+        fleet: shared.fleet.clone(),
         reload: Swap::new(None),
         scrape: Default::default(),
     };
@@ -128,6 +140,11 @@ async fn serve(config: &Path, plan: Arc<Plan>) -> anyhow::Result<()> {
     }
     if let Some(spool) = plan.output.spool.clone() {
         spawn_spool_writer(spool, state.clone(), stop_serving.clone());
+    }
+    if let Some(fleet) = &shared.fleet {
+        let (fleet, clock, stop) = (Arc::clone(fleet), shared.clock, stop_serving.clone());
+        tracing::info!(instance = fleet.instance(), "sharing the work with a fleet");
+        tokio::spawn(async move { fleet.beat(clock, stop).await });
     }
     let mut generation = shared.start(Arc::clone(&plan), datasources, HashSet::new());
     tracing::info!(jobs = plan.jobs.len(), loaded, environment = %plan.execution_environment, "checkd started");

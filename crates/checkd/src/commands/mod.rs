@@ -10,7 +10,8 @@ use std::sync::Arc;
 
 use checkd_config::{Diagnostics, LoadOptions};
 use checkd_datasource::Datasources;
-use checkd_model::plan::{CacheLayer, Plan};
+use checkd_model::plan::{CacheLayer, FleetSettings, Plan};
+use checkd_scheduler::Fleet;
 use checkd_store::{build_chain, ChainOptions, LayerConfig, Store};
 
 use crate::selfmon::SelfStatus;
@@ -79,6 +80,7 @@ impl OpenedStore {
             layers: self.store.stats(),
             left_out: self.left_out.clone(),
             last_reload: None,
+            fleet: None,
         }
     }
 }
@@ -107,6 +109,33 @@ pub async fn response_store(plan: &Plan) -> anyhow::Result<Arc<dyn Store>> {
     Ok(Arc::new(built.chain))
 }
 
+/// This instance's part in the fleet: leases, heartbeats and the others' results go through
+/// the configured Redis layers alone (no memory layer that could hide a newer result).
+pub async fn fleet(plan: &Plan, settings: &FleetSettings) -> anyhow::Result<Fleet> {
+    let layers: Vec<LayerConfig> = plan
+        .cache
+        .layers
+        .iter()
+        .filter(|layer| matches!(layer, CacheLayer::Redis { .. }))
+        .map(LayerConfig::from_plan)
+        .collect();
+    let built = build_chain(
+        &layers,
+        ChainOptions::from_plan(&plan.cache),
+        &producer(plan),
+    )
+    .await?;
+    let instance = settings
+        .instance
+        .clone()
+        .unwrap_or_else(|| format!("{}:{}", host_name(), std::process::id()));
+    Ok(Fleet::new(
+        instance,
+        settings.clone(),
+        Arc::new(built.chain),
+    ))
+}
+
 /// The plan's datasources, sharing responses through `responses`.
 pub fn datasources(plan: &Plan, responses: &Arc<dyn Store>) -> anyhow::Result<Datasources> {
     Ok(Datasources::build(&plan.datasources)?
@@ -117,10 +146,13 @@ pub fn datasources(plan: &Plan, responses: &Arc<dyn Store>) -> anyhow::Result<Da
 /// Who wrote an entry: the execution environment and the host, for people reading a shared
 /// Redis.
 fn producer(plan: &Plan) -> String {
-    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+    format!("{}@{}", plan.execution_environment, host_name())
+}
+
+fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
         .map(|h| h.trim().to_string())
-        .unwrap_or_else(|_| "unknown".to_string());
-    format!("{}@{host}", plan.execution_environment)
+        .unwrap_or_else(|_| "unknown".to_string())
 }
 
 /// Prints every diagnostic on stderr, one per line.

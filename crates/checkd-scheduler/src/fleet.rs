@@ -1,0 +1,390 @@
+//! Several instances, one Redis: every job runs on one instance per interval, and every
+//! instance serves every result.
+//!
+//! - **Slots.** In a fleet an interval job is due on a wall-clock grid, `k × interval +
+//!   phase`, with the phase a hash of the job key (so the same on every instance); a cron job
+//!   at its fire times. A due time is a *slot*, and every instance sees the same slots.
+//! - **Leases.** Before running a slot an instance takes `lease/<job>/<slot>` in Redis with
+//!   `SET NX PX` (`Store::try_lock`). Whoever gets it runs the job and writes the result
+//!   through the chain, Redis included; the others *follow*: they read that result from
+//!   Redis and put it on their board. The lease is per slot and lives past the run (the
+//!   timeout plus the fallback plus 10 s), so it is never released: a late instance cannot
+//!   run the slot twice, and a crashed owner costs that one slot at most.
+//! - **Spreading.** Each job prefers one live instance (rendezvous hashing over the
+//!   heartbeats); the others wait `fallback_after` before they try the lease, so the
+//!   preferred one wins unless it is gone or slow.
+//! - **Redis down.** The chain grants a lease it cannot ask for, so each instance runs its
+//!   jobs itself (availability over deduplication) and counts those runs as local until
+//!   Redis answers again; self-monitoring shows it.
+//! - **Heartbeats.** Each instance writes `fleet/instance/<name>` every `heartbeat` with its
+//!   run counts; three missed beats and the others stop preferring it.
+
+use std::collections::hash_map::DefaultHasher;
+use std::hash::{Hash, Hasher};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::sync::{Arc, PoisonError, RwLock};
+
+use checkd_model::plan::{FleetSettings, Job, Schedule};
+use checkd_model::JobKey;
+use checkd_store::{records, Entry, Store};
+use serde::{Deserialize, Serialize};
+use tokio::time::{sleep, Duration};
+use tokio_util::sync::CancellationToken;
+
+use crate::{Board, Clock};
+
+const MEMBERS: &str = "fleet/instance/";
+/// How often a follower looks for the owner's result.
+const FOLLOW_POLL: Duration = Duration::from_millis(100);
+/// Beyond the run's own timeout and the fallback, how long a slot's lease lives.
+const LEASE_SLACK: Duration = Duration::from_secs(10);
+
+/// This instance's part in the fleet.
+#[derive(Debug)]
+pub struct Fleet {
+    me: String,
+    settings: FleetSettings,
+    /// The shared layers only (Redis): leases, heartbeats and the owners' results.
+    shared: Arc<dyn Store>,
+    /// Live instances by name, this one included, sorted.
+    members: RwLock<Vec<String>>,
+    runs: AtomicU64,
+    followed: AtomicU64,
+    local: AtomicU64,
+    /// The runs counted at the last heartbeat, for `runs_last_beat`.
+    runs_at_beat: AtomicU64,
+    shared_ok: AtomicBool,
+}
+
+/// What one instance says in its heartbeat.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Member {
+    pub instance: String,
+    /// Runs it did since it started, and since its previous heartbeat.
+    pub runs_total: u64,
+    pub runs_last_beat: u64,
+    /// Results it took from other instances since it started.
+    pub followed_total: u64,
+    /// Runs it did without a lease because Redis did not answer.
+    pub local_total: u64,
+    pub seen_ms: i64,
+}
+
+/// The fleet as this instance sees it.
+#[derive(Clone, Debug, Serialize)]
+pub struct FleetView {
+    pub instance: String,
+    /// Whether Redis answers; when not, this instance runs every job itself.
+    pub shared_ok: bool,
+    pub members: Vec<Member>,
+}
+
+/// What to do with a due slot.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Claim {
+    /// This instance holds the lease (or Redis did not answer): run it.
+    Run,
+    /// Another instance holds the lease: take its result.
+    Follow,
+}
+
+impl Fleet {
+    pub fn new(instance: String, settings: FleetSettings, shared: Arc<dyn Store>) -> Fleet {
+        Fleet {
+            members: RwLock::new(vec![instance.clone()]),
+            me: instance,
+            settings,
+            shared,
+            runs: AtomicU64::new(0),
+            followed: AtomicU64::new(0),
+            local: AtomicU64::new(0),
+            runs_at_beat: AtomicU64::new(0),
+            shared_ok: AtomicBool::new(true),
+        }
+    }
+
+    pub fn instance(&self) -> &str {
+        &self.me
+    }
+
+    /// The first due time of an interval job at or after `now_ms` in the fleet's grid, or
+    /// the one just before when `catch_up` (its record is missing or expired).
+    pub(crate) fn slot_ms(
+        &self,
+        job: &Job,
+        interval: Duration,
+        splay: f64,
+        now_ms: i64,
+        catch_up: bool,
+    ) -> i64 {
+        let interval_ms = i64::try_from(interval.as_millis())
+            .unwrap_or(i64::MAX)
+            .max(1);
+        let spread = (interval_ms as f64 * splay.clamp(0.0, 1.0)) as i64;
+        let phase = if spread > 0 {
+            i64::try_from(hash(&(job.key.to_string(), "phase")) % spread.unsigned_abs())
+                .unwrap_or(0)
+        } else {
+            0
+        };
+        let current = (now_ms - phase).div_euclid(interval_ms) * interval_ms + phase;
+        if catch_up || current >= now_ms {
+            current
+        } else {
+            current + interval_ms
+        }
+    }
+
+    /// Decides who runs `job`'s slot: waits `fallback_after` unless this instance is the
+    /// job's preferred one, then tries the slot's lease.
+    pub(crate) async fn claim(&self, job: &Job, slot_ms: i64) -> Claim {
+        if !self.prefers_me(&job.key) {
+            sleep(self.settings.fallback_after).await;
+        }
+        let lease = format!("lease/{}/{slot_ms}", job.key);
+        let ttl = job.timeout + self.settings.fallback_after + LEASE_SLACK;
+        let granted = self.shared.try_lock(&lease, ttl).await.unwrap_or(true);
+        if !granted {
+            return Claim::Follow;
+        }
+        self.runs.fetch_add(1, Relaxed);
+        if !self.shared_healthy() {
+            self.local.fetch_add(1, Relaxed);
+        }
+        Claim::Run
+    }
+
+    /// Waits for the result of `job`'s slot that another instance runs and puts it on the
+    /// board. Gives up when the lease would have expired (the owner died): the next slot
+    /// runs elsewhere.
+    pub(crate) async fn follow(&self, job: &Job, slot_ms: i64, board: &Board, clock: &Clock) {
+        let key = records::key(&job.key);
+        let deadline_ms = slot_ms.saturating_add(millis(
+            job.timeout + self.settings.fallback_after + LEASE_SLACK,
+        ));
+        while clock.now_ms() < deadline_ms {
+            if let Ok(Some(entry)) = self.shared.get(&key).await {
+                match records::decode(&key, &entry) {
+                    Ok(record) if record.attempted_ms >= slot_ms - skew_ms(job) => {
+                        // Not older than what this instance already has.
+                        let newer = board
+                            .get(&job.key)
+                            .is_none_or(|mine| mine.attempted_ms <= record.attempted_ms);
+                        if newer {
+                            board.insert(Arc::new(record));
+                        }
+                        self.followed.fetch_add(1, Relaxed);
+                        return;
+                    }
+                    Ok(_) => {}
+                    Err(error) => {
+                        tracing::warn!(%key, %error, "cannot read another instance's result")
+                    }
+                }
+            }
+            sleep(FOLLOW_POLL).await;
+        }
+        tracing::debug!(job = %job.key, "no result from the lease holder in time");
+    }
+
+    /// Whether this instance is the job's preferred one among the live instances.
+    fn prefers_me(&self, key: &JobKey) -> bool {
+        let members = self.members.read().unwrap_or_else(PoisonError::into_inner);
+        let job = key.to_string();
+        members
+            .iter()
+            .max_by_key(|member| hash(&(job.as_str(), member.as_str())))
+            .is_none_or(|preferred| *preferred == self.me)
+    }
+
+    fn shared_healthy(&self) -> bool {
+        self.shared.stats().iter().all(|layer| layer.healthy)
+    }
+
+    /// Writes this instance's heartbeat and reads the others' every `heartbeat` until
+    /// `cancel` fires.
+    pub async fn beat(&self, clock: Clock, cancel: CancellationToken) {
+        loop {
+            self.beat_once(&clock).await;
+            tokio::select! {
+                () = cancel.cancelled() => break,
+                () = sleep(self.settings.heartbeat) => {}
+            }
+        }
+        // Leaving: the others stop preferring this instance at once.
+        let _ = self.shared.remove(&format!("{MEMBERS}{}", self.me)).await;
+    }
+
+    async fn beat_once(&self, clock: &Clock) {
+        let now_ms = clock.now_ms();
+        let runs = self.runs.load(Relaxed);
+        let me = Member {
+            instance: self.me.clone(),
+            runs_total: runs,
+            runs_last_beat: runs - self.runs_at_beat.swap(runs, Relaxed),
+            followed_total: self.followed.load(Relaxed),
+            local_total: self.local.load(Relaxed),
+            seen_ms: now_ms,
+        };
+        let entry = Entry {
+            stored_ms: now_ms,
+            valid_for_ms: u64::try_from(millis(self.settings.heartbeat * 3)).unwrap_or(u64::MAX),
+            producer: self.me.clone(),
+            payload: serde_json::to_vec(&me).unwrap_or_default(),
+        };
+        let written = self
+            .shared
+            .put(&format!("{MEMBERS}{}", self.me), entry)
+            .await;
+        let members = match (written, self.shared.scan(MEMBERS).await) {
+            (Ok(()), Ok(entries)) => {
+                // Instances gone for ten beats are forgotten.
+                let gone_ms = millis(self.settings.heartbeat * 10);
+                for (key, entry) in &entries {
+                    if entry.expires_ms().saturating_add(gone_ms) < now_ms {
+                        let _ = self.shared.remove(key).await;
+                    }
+                }
+                let mut live: Vec<String> = entries
+                    .iter()
+                    .filter(|(_, entry)| entry.is_fresh(now_ms))
+                    .filter_map(|(_, entry)| serde_json::from_slice::<Member>(&entry.payload).ok())
+                    .map(|member| member.instance)
+                    .chain(std::iter::once(self.me.clone()))
+                    .collect();
+                live.sort();
+                live.dedup();
+                self.shared_ok.store(true, Relaxed);
+                live
+            }
+            _ => {
+                // Alone until Redis answers: every job is this instance's.
+                self.shared_ok.store(false, Relaxed);
+                vec![self.me.clone()]
+            }
+        };
+        *self.members.write().unwrap_or_else(PoisonError::into_inner) = members;
+    }
+
+    /// The live instances and their counts, as the heartbeats in Redis say.
+    pub async fn view(&self, clock: &Clock) -> FleetView {
+        let now_ms = clock.now_ms();
+        let mut members: Vec<Member> = match self.shared.scan(MEMBERS).await {
+            Ok(entries) => entries
+                .iter()
+                .filter(|(_, entry)| entry.is_fresh(now_ms))
+                .filter_map(|(_, entry)| serde_json::from_slice(&entry.payload).ok())
+                .collect(),
+            Err(_) => Vec::new(),
+        };
+        members.sort_by(|a, b| a.instance.cmp(&b.instance));
+        FleetView {
+            instance: self.me.clone(),
+            shared_ok: self.shared_ok.load(Relaxed) && self.shared_healthy(),
+            members,
+        }
+    }
+
+    /// How many instances are alive, this one included.
+    pub fn live(&self) -> usize {
+        self.members
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len()
+    }
+
+    /// Runs this instance did, results it followed, runs without a lease.
+    pub fn counts(&self) -> (u64, u64, u64) {
+        (
+            self.runs.load(Relaxed),
+            self.followed.load(Relaxed),
+            self.local.load(Relaxed),
+        )
+    }
+
+    /// Whether Redis answered at the last heartbeat and the shared layers are healthy.
+    pub fn shared_ok(&self) -> bool {
+        self.shared_ok.load(Relaxed) && self.shared_healthy()
+    }
+}
+
+/// How far apart two instances' clocks may be for a result to count as the slot's.
+fn skew_ms(job: &Job) -> i64 {
+    match job.schedule {
+        Schedule::Every(interval) => millis(interval / 4).min(1_000),
+        Schedule::Cron { .. } => 1_000,
+    }
+}
+
+/// A hash every instance of the same build computes alike (`DefaultHasher::new` has fixed
+/// keys).
+fn hash(value: &impl Hash) -> u64 {
+    let mut hasher = DefaultHasher::new();
+    value.hash(&mut hasher);
+    hasher.finish()
+}
+
+fn millis(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use checkd_store::MemoryStore;
+
+    use super::*;
+
+    fn fleet(me: &str, members: &[&str]) -> Fleet {
+        let settings = FleetSettings {
+            instance: Some(me.to_string()),
+            fallback_after: Duration::from_millis(500),
+            heartbeat: Duration::from_secs(1),
+        };
+        let fleet = Fleet::new(me.to_string(), settings, Arc::new(MemoryStore::new()));
+        *fleet.members.write().unwrap() = members.iter().map(|m| m.to_string()).collect();
+        fleet
+    }
+
+    #[test]
+    fn each_job_prefers_exactly_one_instance_and_the_jobs_spread_evenly() {
+        let members = ["a", "b", "c"];
+        let fleets: Vec<Fleet> = members.iter().map(|m| fleet(m, &members)).collect();
+        let mut preferred = [0usize; 3];
+        for n in 0..300 {
+            let key = JobKey::new(format!("check-{n}"), "prod");
+            let who: Vec<usize> = (0..3).filter(|&i| fleets[i].prefers_me(&key)).collect();
+            assert_eq!(who.len(), 1, "{key}: {who:?}");
+            preferred[who[0]] += 1;
+        }
+        assert!(
+            preferred.iter().all(|&n| (75..=125).contains(&n)),
+            "{preferred:?}"
+        );
+    }
+
+    #[test]
+    fn slots_lie_on_one_grid_whatever_the_instance_and_the_moment() {
+        let job = checkd_model::testing::job("orders", "prod");
+        let minute = Duration::from_secs(60);
+        let a = fleet("a", &["a", "b"]);
+        let b = fleet("b", &["a", "b"]);
+        let slot = a.slot_ms(&job, minute, 0.5, 1_000_000_000, false);
+        let phase = slot.rem_euclid(60_000);
+        assert!(phase < 30_000, "within the splay: {phase}");
+        assert!((1_000_000_000..1_000_060_000).contains(&slot), "{slot}");
+        // Any moment of one interval gives the same slot, on any instance.
+        for now in [slot - 59_999, slot - 1, slot] {
+            assert_eq!(b.slot_ms(&job, minute, 0.5, now, false), slot);
+        }
+        // Catching up means the slot that already began.
+        assert_eq!(a.slot_ms(&job, minute, 0.5, slot + 10, true), slot);
+        assert_eq!(
+            a.slot_ms(&job, minute, 0.5, slot + 10, false),
+            slot + 60_000
+        );
+        assert_eq!(
+            a.slot_ms(&job, minute, 0.0, 1_000_000_001, false),
+            1_000_020_000
+        );
+    }
+}
