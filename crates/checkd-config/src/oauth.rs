@@ -25,6 +25,7 @@ pub(crate) const KEYS: &[&str] = &[
     "scopes",
     "params",
     "refresh_margin",
+    "share_token",
 ];
 
 /// An OAuth2 client with its per-environment parts still templates.
@@ -39,6 +40,7 @@ pub(crate) struct OAuth2Tpl {
     scopes: Vec<String>,
     params: Vec<(String, Tpl)>,
     refresh_margin: Duration,
+    share: bool,
     /// Secret files are relative to the config's directory.
     dir: PathBuf,
     /// Per environment: the client, or `None` when it failed (reported once).
@@ -93,6 +95,7 @@ impl OAuth2Tpl {
             scopes: raw.scopes.clone(),
             params,
             refresh_margin: refresh_margin?,
+            share: raw.share_token.unwrap_or(false),
             dir: dir.to_path_buf(),
             resolved: RefCell::default(),
         })
@@ -153,6 +156,7 @@ impl OAuth2Tpl {
             scopes: self.scopes.clone(),
             params,
             refresh_margin: self.refresh_margin,
+            share: self.share,
         })
     }
 }

@@ -170,6 +170,10 @@ pub struct Auth {
     /// before). A token without `expires_in` is kept until the API answers 401.
     /// Default: `60s`
     pub refresh_margin: Option<Duration>,
+    /// `oauth2`: keep the token where instances share responses (the memory and Redis
+    /// layers, never sled) so instances sharing a Redis make one token request between them.
+    /// Default: `false`
+    pub share_token: Option<bool>,
 }
 
 /// Kinds of HTTP authentication.

@@ -114,11 +114,11 @@ impl Datasources {
         Ok(Datasources {
             clients: Arc::new(clients),
             sharing: Arc::new(http::share::Sharing::new(
-                store,
+                Arc::clone(&store),
                 String::new(),
                 Arc::clone(&counters),
             )),
-            tokens: Arc::new(http::oauth::Tokens::new(Arc::clone(&counters))),
+            tokens: Arc::new(http::oauth::Tokens::new(Arc::clone(&counters), None)),
             counters,
         })
     }
@@ -143,6 +143,23 @@ impl Datasources {
     pub fn with_store(self, store: Arc<dyn Store>) -> Datasources {
         let producer = self.sharing.producer().to_string();
         self.sharing(store, producer)
+    }
+
+    /// Keeps the tokens of OAuth2 clients with `share_token` in `store` (the Redis layers
+    /// alone: a memory layer in front would hide a newer token), so instances sharing it
+    /// share tokens. Call it while setting up, before any run.
+    pub fn with_token_store(self, store: Arc<dyn Store>) -> Datasources {
+        let shared = http::oauth::Shared {
+            store,
+            producer: self.sharing.producer().to_string(),
+        };
+        Datasources {
+            tokens: Arc::new(http::oauth::Tokens::new(
+                Arc::clone(&self.counters),
+                Some(shared),
+            )),
+            ..self
+        }
     }
 
     /// Names this instance in the shared responses it stores (`Entry::producer`).

@@ -168,6 +168,9 @@ pub struct OAuth2 {
     pub params: Vec<(String, String)>,
     /// A token is replaced this long before it expires (at most half its lifetime).
     pub refresh_margin: Duration,
+    /// Keep the token in the shared response store (memory + Redis, never sled) so other
+    /// instances use it too.
+    pub share: bool,
 }
 
 /// How a response becomes services.

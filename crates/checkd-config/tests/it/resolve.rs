@@ -708,6 +708,7 @@ datasources:
       scopes: [orders.read]
       params: {audience: "orders-${environment}"}
       refresh_margin: 30s
+      share_token: true
 "#;
     // qa has no secret, and no check sends there: that is fine.
     let checks = r#"checks:
@@ -747,6 +748,7 @@ datasources:
         [("audience".to_string(), "orders-prod".to_string())]
     );
     assert_eq!(prod.refresh_margin, Duration::from_secs(30));
+    assert!(prod.share);
     assert_eq!(client("a@staging").client_secret.expose(), "st4ging-s3cret");
     // One client per (datasource, environment), shared by its jobs.
     assert!(Arc::ptr_eq(&prod, &client("b@prod")));

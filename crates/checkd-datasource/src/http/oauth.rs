@@ -10,6 +10,10 @@
 //! (at most half its lifetime before); a token without `expires_in` is kept until the API
 //! rejects it ([`Tokens::reject`]). A failed token request is the reason the datasource is
 //! unavailable: it names the endpoint and what went wrong, never the secret or a token.
+//!
+//! With `share`, a token with a known lifetime is also kept in the Redis layers (never sled)
+//! under `token/<fingerprint>` until it is due for refresh, and another instance that needs
+//! one takes it from there instead of asking; a token the API refused is removed there too.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -17,6 +21,7 @@ use std::time::Duration;
 
 use checkd_model::plan::OAuth2;
 use checkd_model::Secret;
+use checkd_store::{Entry, Store};
 use oauth2::basic::{BasicClient, BasicErrorResponse};
 use oauth2::{
     ClientId, ClientSecret, HttpClientError, RequestTokenError, Scope, TokenResponse, TokenUrl,
@@ -32,6 +37,15 @@ use crate::stats::Counters;
 pub(crate) struct Tokens {
     slots: Mutex<HashMap<String, Arc<Slot>>>,
     counters: Arc<Counters>,
+    /// Where clients with `share` keep their token for other instances.
+    shared: Option<Shared>,
+}
+
+/// The store tokens are shared through, and this instance's name in it.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) producer: String,
 }
 
 #[derive(Debug, Default)]
@@ -47,11 +61,17 @@ struct Token {
 }
 
 impl Tokens {
-    pub(crate) fn new(counters: Arc<Counters>) -> Tokens {
+    pub(crate) fn new(counters: Arc<Counters>, shared: Option<Shared>) -> Tokens {
         Tokens {
             slots: Mutex::default(),
             counters,
+            shared,
         }
+    }
+
+    /// The shared store, when `spec` shares its token and there is one.
+    fn shared(&self, spec: &OAuth2) -> Option<&Shared> {
+        self.shared.as_ref().filter(|_| spec.share)
     }
 
     /// A fresh access token of `spec`'s client: the cached one, or one fetched within
@@ -69,6 +89,13 @@ impl Tokens {
                 return Ok(token.value.clone());
             }
         }
+        if let Some(shared) = self.shared(spec) {
+            if let Some(token) = shared_token(shared, spec).await {
+                let value = token.value.clone();
+                *current = Some(token);
+                return Ok(value);
+            }
+        }
         Counters::add(&self.counters.token_fetches);
         let fetched = match tokio::time::timeout(timeout, fetch(spec, http, timeout)).await {
             Ok(fetched) => fetched,
@@ -79,6 +106,9 @@ impl Tokens {
         };
         match fetched {
             Ok(token) => {
+                if let Some(shared) = self.shared(spec) {
+                    share(shared, spec, &token).await;
+                }
                 let value = token.value.clone();
                 *current = Some(token);
                 Ok(value)
@@ -98,12 +128,61 @@ impl Tokens {
         if current.as_ref().is_some_and(|token| &token.value == used) {
             *current = None;
         }
+        if let Some(shared) = self.shared(spec) {
+            let key = shared_key(spec);
+            if let Ok(Some(entry)) = shared.store.get(&key).await {
+                if entry.payload == used.expose().as_bytes() {
+                    let _ = shared.store.remove(&key).await;
+                }
+            }
+        }
     }
 
     fn slot(&self, spec: &OAuth2) -> Arc<Slot> {
         let mut slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
         Arc::clone(slots.entry(fingerprint(spec)).or_default())
     }
+}
+
+/// Another instance's token, while it is not due for refresh.
+async fn shared_token(shared: &Shared, spec: &OAuth2) -> Option<Token> {
+    let entry = shared.store.get(&shared_key(spec)).await.ok()??;
+    let left = entry.expires_ms().saturating_sub(wall_ms());
+    let left = Duration::from_millis(u64::try_from(left).ok().filter(|ms| *ms > 0)?);
+    let value = String::from_utf8(entry.payload).ok()?;
+    Some(Token {
+        value: Secret::new(value),
+        refresh_at: Some(Instant::now() + left),
+    })
+}
+
+/// Offers a fresh token to the other instances until it is due for refresh.
+async fn share(shared: &Shared, spec: &OAuth2, token: &Token) {
+    let Some(refresh_at) = token.refresh_at else {
+        return;
+    };
+    let left = refresh_at.saturating_duration_since(Instant::now());
+    let entry = Entry {
+        stored_ms: wall_ms(),
+        valid_for_ms: u64::try_from(left.as_millis()).unwrap_or(u64::MAX),
+        producer: shared.producer.clone(),
+        payload: token.value.expose().as_bytes().to_vec(),
+    };
+    if let Err(error) = shared.store.put(&shared_key(spec), entry).await {
+        tracing::debug!(%error, "could not share the OAuth2 token");
+    }
+}
+
+/// `token/<fingerprint>`: where a shared token lives.
+fn shared_key(spec: &OAuth2) -> String {
+    format!("token/{}", fingerprint(spec))
+}
+
+fn wall_ms() -> i64 {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    i64::try_from(now.as_millis()).unwrap_or(i64::MAX)
 }
 
 /// SHA-256 over token URL, client id, scopes and extra parameters, in hex; not the secret.

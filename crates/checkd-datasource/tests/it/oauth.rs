@@ -10,8 +10,10 @@ use std::time::Duration;
 use checkd_datasource::{Datasources, Outcome};
 use checkd_model::plan::{Datasource, Evaluation, HttpDatasource, Job, OAuth2, Probe};
 use checkd_model::{JobKey, Secret, State};
+use checkd_store::{RedisConfig, RedisStore};
 
 use crate::oauth_servers::{Api, TokenServer};
+use crate::redis_server::RedisServer;
 use crate::support::request_job;
 
 const CLIENT: &str = "checkd-monitor";
@@ -25,6 +27,7 @@ fn client(token_url: &str, secret: &str) -> Arc<OAuth2> {
         scopes: vec!["orders.read".to_string(), "orders.list".to_string()],
         params: vec![("audience".to_string(), "orders".to_string())],
         refresh_margin: Duration::from_secs(60),
+        share: false,
     })
 }
 
@@ -193,4 +196,55 @@ async fn a_failing_token_endpoint_makes_the_datasource_unavailable_and_names_no_
     for secret in [SECRET, token.as_str()] {
         assert!(!printed.contains(secret), "{printed}");
     }
+}
+
+/// An instance that shares OAuth2 tokens through the Redis layer.
+fn instance(redis: &RedisServer, name: &str) -> Datasources {
+    let store = RedisStore::new(&RedisConfig {
+        infix: "token-test".into(),
+        command_timeout: Duration::from_millis(500),
+        ..RedisConfig::new(redis.url())
+    })
+    .unwrap();
+    datasources()
+        .with_producer(name)
+        .with_token_store(Arc::new(store))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn instances_share_a_token_through_redis_only_when_asked_to() {
+    let redis = RedisServer::start();
+    let tokens = TokenServer::start(CLIENT, SECRET, 3600).await;
+    let api = Api::start().await;
+    let shared = Arc::new(OAuth2 {
+        share: true,
+        ..(*client(&tokens.token_url, SECRET)).clone()
+    });
+    let (a, b) = (instance(&redis, "a"), instance(&redis, "b"));
+    assert_ok(&run(&a, &job("c1", &api.url, &shared)).await);
+    assert_ok(&run(&b, &job("c2", &format!("{}?b", api.url), &shared)).await);
+    assert_eq!(tokens.issued(), 1, "b took a's token from Redis");
+    let keys = redis.command(&["KEYS", "checkd:token-test:*token/*"]);
+    assert!(
+        keys.starts_with("*1\r\n"),
+        "one shared token in Redis: {keys:?}"
+    );
+
+    // A revoked shared token is dropped for everyone; the next one is shared again.
+    api.revoke_all();
+    assert_ok(&run(&b, &job("c2", &format!("{}?b", api.url), &shared)).await);
+    assert_eq!(tokens.issued(), 2);
+    assert_ok(&run(&a, &job("c3", &format!("{}?a", api.url), &shared)).await);
+    assert_eq!(
+        tokens.issued(),
+        2,
+        "a's cached token was refused once, then b's new one used"
+    );
+
+    // Without `share`, each instance asks for its own.
+    let private = client(&tokens.token_url, SECRET);
+    let (c, d) = (instance(&redis, "c"), instance(&redis, "d"));
+    assert_ok(&run(&c, &job("p1", &api.url, &private)).await);
+    assert_ok(&run(&d, &job("p2", &format!("{}?d", api.url), &private)).await);
+    assert_eq!(tokens.issued(), 4);
 }

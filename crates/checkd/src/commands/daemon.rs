@@ -95,11 +95,13 @@ impl Shared {
 
 async fn serve(config: &Path, plan: Arc<Plan>) -> anyhow::Result<()> {
     let responses = super::response_store(&plan).await?;
-    let datasources = super::datasources(&plan, &responses)?;
+    let redis = super::redis_layers(&plan).await?;
+    let datasources = super::datasources(&plan, &responses, redis.as_ref())?;
     let opened = super::open_store(&plan, false).await?;
-    let fleet = match &plan.scheduler.fleet {
-        Some(settings) => Some(Arc::new(super::fleet(&plan, settings).await?)),
-        None => None,
+    let fleet = match (&plan.scheduler.fleet, &redis) {
+        (Some(settings), Some(redis)) => Some(Arc::new(super::fleet(settings, Arc::clone(redis)))),
+        (Some(_), None) => anyhow::bail!("scheduler.fleet needs a redis layer in cache.layers"),
+        (None, _) => None,
     };
     let shared = Shared {
         board: Arc::new(Board::new()),

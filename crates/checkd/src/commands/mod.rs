@@ -109,9 +109,10 @@ pub async fn response_store(plan: &Plan) -> anyhow::Result<Arc<dyn Store>> {
     Ok(Arc::new(built.chain))
 }
 
-/// This instance's part in the fleet: leases, heartbeats and the others' results go through
-/// the configured Redis layers alone (no memory layer that could hide a newer result).
-pub async fn fleet(plan: &Plan, settings: &FleetSettings) -> anyhow::Result<Fleet> {
+/// The configured Redis layers alone, chained: where fleet leases, heartbeats, the other
+/// instances' results and shared OAuth2 tokens are read, with no memory layer in front that
+/// could hide a newer entry. `None` without a Redis layer.
+pub async fn redis_layers(plan: &Plan) -> anyhow::Result<Option<Arc<dyn Store>>> {
     let layers: Vec<LayerConfig> = plan
         .cache
         .layers
@@ -119,28 +120,41 @@ pub async fn fleet(plan: &Plan, settings: &FleetSettings) -> anyhow::Result<Flee
         .filter(|layer| matches!(layer, CacheLayer::Redis { .. }))
         .map(LayerConfig::from_plan)
         .collect();
+    if layers.is_empty() {
+        return Ok(None);
+    }
     let built = build_chain(
         &layers,
         ChainOptions::from_plan(&plan.cache),
         &producer(plan),
     )
     .await?;
+    Ok(Some(Arc::new(built.chain)))
+}
+
+/// This instance's part in the fleet, coordinating through `redis`.
+pub fn fleet(settings: &FleetSettings, redis: Arc<dyn Store>) -> Fleet {
     let instance = settings
         .instance
         .clone()
         .unwrap_or_else(|| format!("{}:{}", host_name(), std::process::id()));
-    Ok(Fleet::new(
-        instance,
-        settings.clone(),
-        Arc::new(built.chain),
-    ))
+    Fleet::new(instance, settings.clone(), redis)
 }
 
-/// The plan's datasources, sharing responses through `responses`.
-pub fn datasources(plan: &Plan, responses: &Arc<dyn Store>) -> anyhow::Result<Datasources> {
-    Ok(Datasources::build(&plan.datasources)?
+/// The plan's datasources, sharing responses through `responses` and OAuth2 tokens (of
+/// clients with `share_token`) through `redis`.
+pub fn datasources(
+    plan: &Plan,
+    responses: &Arc<dyn Store>,
+    redis: Option<&Arc<dyn Store>>,
+) -> anyhow::Result<Datasources> {
+    let datasources = Datasources::build(&plan.datasources)?
         .with_store(Arc::clone(responses))
-        .with_producer(&producer(plan)))
+        .with_producer(&producer(plan));
+    Ok(match redis {
+        Some(redis) => datasources.with_token_store(Arc::clone(redis)),
+        None => datasources,
+    })
 }
 
 /// Who wrote an entry: the execution environment and the host, for people reading a shared
