@@ -38,7 +38,19 @@ fn after_kill_9_a_restart_serves_every_fresh_result_at_once_without_rerunning() 
     });
     let hits = target.hits();
     assert_eq!(hits, 20, "one request per check");
-    std::thread::sleep(Duration::from_millis(300)); // sled flushes every 100 ms
+    // Every result is in sled, which flushes to disk every 100 ms; a loaded machine may take
+    // longer, so wait for the writes and then well past a flush.
+    daemon.wait_until("writing every result to sled", |d| {
+        d.get("/api/v1/status").is_some_and(|(_, body)| {
+            let status: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+            status["cache"]["layers"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|layer| layer["layer"] == "sled" && layer["writes"].as_u64() >= Some(20))
+        })
+    });
+    std::thread::sleep(Duration::from_millis(1_000));
     drop(daemon); // SIGKILL
 
     let daemon = Daemon::start(&dir, addr);

@@ -10,7 +10,6 @@
 mod cache;
 mod daemon;
 mod delivery;
-mod fleet;
 mod lifecycle;
 mod oauth;
 #[path = "../../crates/checkd-datasource/tests/support/oauth.rs"]

@@ -1,0 +1,23 @@
+//! The fleet test has a binary of its own: three daemons with 300 checks load the 2-core
+//! machine, and cargo runs test binaries one after another, so it never slows down the
+//! timing-sensitive tests of the integration binary.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test helpers outside #[test] fns: a panic is a clear test failure"
+)]
+
+mod fleet;
+#[allow(
+    dead_code,
+    reason = "shared with the integration binary, which uses the rest"
+)]
+#[path = "../integration/redis.rs"]
+mod redis;
+#[allow(
+    dead_code,
+    reason = "shared with the integration binary, which uses the rest"
+)]
+#[path = "../integration/util.rs"]
+mod util;
