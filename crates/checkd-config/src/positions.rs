@@ -3,13 +3,12 @@
 //! raw structs stay plain data.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
 
 use serde::de::{self, IgnoredAny};
 use serde::{Deserialize, Deserializer};
 use serde_saphyr::{Location, Spanned};
 
-use crate::source::{Pos, SourceFile};
+use crate::source::{PathHash, PathIndex, Pos, SourceFile};
 use crate::stage1::options;
 
 thread_local! {
@@ -19,13 +18,15 @@ thread_local! {
 #[derive(Default)]
 struct Recorder {
     path: Vec<String>,
-    values: HashMap<String, Pos>,
-    keys: HashMap<String, Pos>,
+    values: PathIndex,
+    keys: PathIndex,
 }
 
 impl Recorder {
-    fn current(&self) -> String {
-        self.path.concat()
+    fn current(&self) -> PathHash {
+        self.path
+            .iter()
+            .fold(PathHash::EMPTY, |hash, segment| hash.with(segment))
     }
 }
 
@@ -41,8 +42,8 @@ fn record(location: Location, key: bool) {
     if let Some(pos) = Pos::from_location(location) {
         with_recorder(|r| {
             let path = r.current();
-            let map = if key { &mut r.keys } else { &mut r.values };
-            map.entry(path).or_insert(pos);
+            let index = if key { &mut r.keys } else { &mut r.values };
+            index.insert(path, pos);
         });
     }
 }

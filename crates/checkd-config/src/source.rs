@@ -24,6 +24,49 @@ impl Pos {
     }
 }
 
+/// Positions by key path. A config of 10,000 checks has some 300,000 nodes, so the paths are
+/// not kept: each is stored as its 64-bit FNV-1a hash, which the recorder computes segment by
+/// segment without building the string. A collision could only move a diagnostic.
+#[derive(Debug, Default)]
+pub(crate) struct PathIndex(HashMap<u64, Pos>);
+
+impl PathIndex {
+    pub fn get(&self, path: &str) -> Option<Pos> {
+        self.0.get(&PathHash::of(path).0).copied()
+    }
+
+    pub fn contains(&self, path: &str) -> bool {
+        self.0.contains_key(&PathHash::of(path).0)
+    }
+
+    /// Keeps the first position recorded for a path.
+    pub fn insert(&mut self, path: PathHash, pos: Pos) {
+        self.0.entry(path.0).or_insert(pos);
+    }
+}
+
+/// FNV-1a over the bytes of a key path, fed in pieces.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct PathHash(u64);
+
+impl PathHash {
+    pub const EMPTY: PathHash = PathHash(0xcbf2_9ce4_8422_2325);
+
+    pub fn of(path: &str) -> PathHash {
+        PathHash::EMPTY.with(path)
+    }
+
+    #[must_use]
+    pub fn with(self, piece: &str) -> PathHash {
+        let mut hash = self.0;
+        for byte in piece.bytes() {
+            hash ^= u64::from(byte);
+            hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+        PathHash(hash)
+    }
+}
+
 /// A loaded YAML file and the positions of everything in it.
 #[derive(Debug)]
 pub(crate) struct SourceFile {
@@ -31,9 +74,9 @@ pub(crate) struct SourceFile {
     pub display: PathBuf,
     pub text: String,
     /// Where the value under each key path starts.
-    pub(crate) values: HashMap<String, Pos>,
+    pub(crate) values: PathIndex,
     /// Where the key of each key path starts.
-    pub(crate) keys: HashMap<String, Pos>,
+    pub(crate) keys: PathIndex,
 }
 
 impl SourceFile {
@@ -41,8 +84,8 @@ impl SourceFile {
         SourceFile {
             display,
             text,
-            values: HashMap::new(),
-            keys: HashMap::new(),
+            values: PathIndex::default(),
+            keys: PathIndex::default(),
         }
     }
 
@@ -64,11 +107,7 @@ impl SourceFile {
 
     /// A diagnostic at the key of `path` (for "this key does not belong here").
     pub fn diag_key(&self, path: &str, message: impl Into<String>) -> Diagnostic {
-        let pos = self
-            .keys
-            .get(path)
-            .copied()
-            .unwrap_or_else(|| self.pos(path));
+        let pos = self.keys.get(path).unwrap_or_else(|| self.pos(path));
         self.diag_at(pos, path, message)
     }
 
@@ -84,7 +123,7 @@ impl SourceFile {
     ) -> Diagnostic {
         let start = self.pos(path);
         let pos = match self.values.get(path) {
-            Some(&p) => self.offset_pos(p, value, offset).unwrap_or(p),
+            Some(p) => self.offset_pos(p, value, offset).unwrap_or(p),
             None => start,
         };
         self.diag_at(pos, path, message)
@@ -94,7 +133,7 @@ impl SourceFile {
     pub fn pos(&self, path: &str) -> Pos {
         let mut path = path;
         loop {
-            if let Some(&pos) = self.values.get(path) {
+            if let Some(pos) = self.values.get(path) {
                 return pos;
             }
             match parent_path(path) {
@@ -106,7 +145,7 @@ impl SourceFile {
 
     /// Whether the file has a value exactly at `path`.
     pub fn has_value(&self, path: &str) -> bool {
-        self.values.contains_key(path)
+        self.values.contains(path)
     }
 
     /// `file:line` of the value under `path`, for "first defined at …" notes.

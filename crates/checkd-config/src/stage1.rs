@@ -185,7 +185,7 @@ fn serde_diagnostic(src: &SourceFile, err: &serde_saphyr::Error, path: &str) -> 
     let by_path = ["invalid type: ", "invalid value: ", "missing field "]
         .iter()
         .any(|prefix| raw.starts_with(prefix))
-        .then(|| src.values.get(path).copied())
+        .then(|| src.values.get(path))
         .flatten();
     let pos = by_path
         .or_else(|| err.location().and_then(Pos::from_location))
