@@ -1,17 +1,30 @@
 use std::collections::HashMap;
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard};
 
 use std::collections::HashSet;
 
 use checkd_model::plan::Plan;
 use checkd_model::{JobKey, RunRecord};
 use checkd_store::{records, Store};
+use rustc_hash::FxBuildHasher;
 
 /// The latest record of every job: what the endpoints serve. Reads clone `Arc`s under a
-/// short lock that is never held across an await.
+/// short lock that is never held across an await. Keys hash with FxHash: a scrape of 20,000
+/// jobs looks every one up, and SipHash was a fifth of its time.
 #[derive(Debug, Default)]
 pub struct Board {
-    records: RwLock<HashMap<JobKey, Arc<RunRecord>>>,
+    records: RwLock<HashMap<JobKey, Arc<RunRecord>, FxBuildHasher>>,
+}
+
+/// The board held for reading: many look-ups under one lock (a whole rendering). Never hold
+/// it across an await.
+#[derive(Debug)]
+pub struct BoardRead<'a>(RwLockReadGuard<'a, HashMap<JobKey, Arc<RunRecord>, FxBuildHasher>>);
+
+impl BoardRead<'_> {
+    pub fn get(&self, key: &JobKey) -> Option<&Arc<RunRecord>> {
+        self.0.get(key)
+    }
 }
 
 impl Board {
@@ -27,6 +40,11 @@ impl Board {
             .cloned()
     }
 
+    /// Holds the board for a batch of look-ups.
+    pub fn read(&self) -> BoardRead<'_> {
+        BoardRead(self.records.read().unwrap_or_else(PoisonError::into_inner))
+    }
+
     pub fn insert(&self, record: Arc<RunRecord>) {
         self.records
             .write()
@@ -39,7 +57,9 @@ impl Board {
         self.records
             .read()
             .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+            .iter()
+            .map(|(key, record)| (key.clone(), Arc::clone(record)))
+            .collect()
     }
 
     /// Drops the records of jobs that are no longer in the plan.

@@ -11,7 +11,7 @@ use checkd_model::placement::Decision;
 use checkd_model::plan::{Job, Plan};
 use checkd_model::serve::{format_time, serve, Here, Served};
 use checkd_model::{JobKey, Metric, RunRecord, State};
-use checkd_scheduler::Board;
+use checkd_scheduler::{Board, BoardRead};
 
 use crate::selfmon::{self_service, SelfStatus};
 use serde::Serialize;
@@ -129,8 +129,9 @@ impl View {
         let mut cache = self.rendered.lock().unwrap_or_else(PoisonError::into_inner);
         let mut bytes = 0;
         let mut worst = Vec::with_capacity(self.plan.jobs.len());
+        let board = board.read();
         for &index in self.hosts.iter().flat_map(|(_, jobs)| jobs) {
-            let lines = self.job_lines(&mut cache, index, board, now_ms);
+            let lines = self.job_lines(&mut cache, index, &board, now_ms);
             bytes += lines.text.len();
             worst.push(lines.worst);
         }
@@ -161,11 +162,12 @@ impl View {
         let mut cache = self.rendered.lock().unwrap_or_else(PoisonError::into_inner);
         let mut worst = Vec::with_capacity(self.plan.jobs.len());
         let mut files = vec![(String::new(), String::new())];
+        let board = board.read();
         for (host, jobs) in &self.hosts {
             let mut out = AgentOutput::spool_file(160 * jobs.len() + 64);
             out.begin_host(host);
             for &index in jobs {
-                let lines = self.job_lines(&mut cache, index, board, now_ms);
+                let lines = self.job_lines(&mut cache, index, &board, now_ms);
                 worst.push(lines.worst);
                 self.push_lines(&mut out, &lines.text);
             }
@@ -192,13 +194,13 @@ impl View {
         &self,
         cache: &'c mut HashMap<usize, Lines>,
         index: usize,
-        board: &Board,
+        board: &BoardRead<'_>,
         now_ms: i64,
     ) -> &'c Lines {
         let Some(job) = self.plan.jobs.get(index) else {
             return cache.entry(index).or_insert_with(Lines::empty);
         };
-        let record = board.get(&job.key);
+        let record = board.get(&job.key).cloned();
         let stale = record.as_ref().is_some_and(|r| {
             !r.services.is_empty()
                 && r.age_ms(now_ms) > i64::try_from(job.stale_after.as_millis()).unwrap_or(i64::MAX)
