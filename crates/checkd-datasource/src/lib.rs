@@ -19,6 +19,7 @@
 //! check results or implement the cache layers (checkd-store does), or render anything for
 //! Checkmk (checkd-checkmk does).
 
+mod clock;
 pub mod command;
 mod flight;
 mod http;
@@ -152,6 +153,7 @@ impl Datasources {
         let shared = http::oauth::Shared {
             store,
             producer: self.sharing.producer().to_string(),
+            clock: clock::Clock::system(),
         };
         Datasources {
             tokens: Arc::new(http::oauth::Tokens::new(

@@ -31,6 +31,7 @@ use serde::{Deserialize, Serialize};
 use tokio::time::{sleep, Duration};
 use tokio_util::sync::CancellationToken;
 
+use crate::loop_::millis;
 use crate::{Board, Clock};
 
 const MEMBERS: &str = "fleet/instance/";
@@ -245,10 +246,7 @@ impl Fleet {
                         let _ = self.shared.remove(key).await;
                     }
                 }
-                let mut live: Vec<String> = entries
-                    .iter()
-                    .filter(|(_, entry)| entry.is_fresh(now_ms))
-                    .filter_map(|(_, entry)| serde_json::from_slice::<Member>(&entry.payload).ok())
+                let mut live: Vec<String> = live_members(&entries, now_ms)
                     .map(|member| member.instance)
                     .chain(std::iter::once(self.me.clone()))
                     .collect();
@@ -270,11 +268,7 @@ impl Fleet {
     pub async fn view(&self, clock: &Clock) -> FleetView {
         let now_ms = clock.now_ms();
         let mut members: Vec<Member> = match self.shared.scan(MEMBERS).await {
-            Ok(entries) => entries
-                .iter()
-                .filter(|(_, entry)| entry.is_fresh(now_ms))
-                .filter_map(|(_, entry)| serde_json::from_slice(&entry.payload).ok())
-                .collect(),
+            Ok(entries) => live_members(&entries, now_ms).collect(),
             Err(_) => Vec::new(),
         };
         members.sort_by(|a, b| a.instance.cmp(&b.instance));
@@ -308,6 +302,14 @@ impl Fleet {
     }
 }
 
+/// The heartbeats among `entries` that are still fresh.
+fn live_members(entries: &[(String, Entry)], now_ms: i64) -> impl Iterator<Item = Member> + '_ {
+    entries
+        .iter()
+        .filter(move |(_, entry)| entry.is_fresh(now_ms))
+        .filter_map(|(_, entry)| serde_json::from_slice(&entry.payload).ok())
+}
+
 /// How far apart two instances' clocks may be for a result to count as the slot's.
 fn skew_ms(job: &Job) -> i64 {
     match job.schedule {
@@ -322,10 +324,6 @@ fn hash(value: &impl Hash) -> u64 {
     let mut hasher = DefaultHasher::new();
     value.hash(&mut hasher);
     hasher.finish()
-}
-
-fn millis(d: Duration) -> i64 {
-    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }
 
 #[cfg(test)]

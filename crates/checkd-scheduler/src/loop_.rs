@@ -268,6 +268,6 @@ fn splay(interval: Duration, fraction: f64) -> Duration {
     interval.mul_f64(fraction.min(1.0) * rand::random::<f64>())
 }
 
-fn millis(d: Duration) -> i64 {
+pub(crate) fn millis(d: Duration) -> i64 {
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }

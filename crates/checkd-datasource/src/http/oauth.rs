@@ -30,6 +30,7 @@ use sha2::{Digest, Sha256};
 use tokio::time::Instant;
 
 use super::reason::{duration, Target};
+use crate::clock::Clock;
 use crate::stats::Counters;
 
 /// The token slots of every OAuth2 client, by fingerprint.
@@ -46,6 +47,7 @@ pub(crate) struct Tokens {
 pub(crate) struct Shared {
     pub(crate) store: Arc<dyn Store>,
     pub(crate) producer: String,
+    pub(crate) clock: Clock,
 }
 
 #[derive(Debug, Default)]
@@ -147,7 +149,7 @@ impl Tokens {
 /// Another instance's token, while it is not due for refresh.
 async fn shared_token(shared: &Shared, spec: &OAuth2) -> Option<Token> {
     let entry = shared.store.get(&shared_key(spec)).await.ok()??;
-    let left = entry.expires_ms().saturating_sub(wall_ms());
+    let left = entry.expires_ms().saturating_sub(shared.clock.now_ms());
     let left = Duration::from_millis(u64::try_from(left).ok().filter(|ms| *ms > 0)?);
     let value = String::from_utf8(entry.payload).ok()?;
     Some(Token {
@@ -163,7 +165,7 @@ async fn share(shared: &Shared, spec: &OAuth2, token: &Token) {
     };
     let left = refresh_at.saturating_duration_since(Instant::now());
     let entry = Entry {
-        stored_ms: wall_ms(),
+        stored_ms: shared.clock.now_ms(),
         valid_for_ms: u64::try_from(left.as_millis()).unwrap_or(u64::MAX),
         producer: shared.producer.clone(),
         payload: token.value.expose().as_bytes().to_vec(),
@@ -176,13 +178,6 @@ async fn share(shared: &Shared, spec: &OAuth2, token: &Token) {
 /// `token/<fingerprint>`: where a shared token lives.
 fn shared_key(spec: &OAuth2) -> String {
     format!("token/{}", fingerprint(spec))
-}
-
-fn wall_ms() -> i64 {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
-    i64::try_from(now.as_millis()).unwrap_or(i64::MAX)
 }
 
 /// SHA-256 over token URL, client id, scopes and extra parameters, in hex; not the secret.

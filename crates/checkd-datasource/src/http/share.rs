@@ -15,13 +15,14 @@
 
 use std::future::Future;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use checkd_store::{Entry, Store};
 use tokio::time::Instant;
 
 use super::fetch::Fetched;
 use super::{cached, key};
+use crate::clock::Clock;
 use crate::flight::{Flights, Via};
 use crate::stats::Counters;
 
@@ -185,29 +186,5 @@ impl Sharing {
             Counters::add(&self.counters.store_errors);
             tracing::debug!(%key, error = %error, "cannot store a shared response");
         }
-    }
-}
-
-/// Wall-clock milliseconds that advance with `tokio::time`, so paused-time tests move them.
-#[derive(Clone, Copy, Debug)]
-struct Clock {
-    wall_start_ms: i64,
-    instant_start: Instant,
-}
-
-impl Clock {
-    fn system() -> Clock {
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default();
-        Clock {
-            wall_start_ms: i64::try_from(now.as_millis()).unwrap_or(0),
-            instant_start: Instant::now(),
-        }
-    }
-
-    fn now_ms(&self) -> i64 {
-        let elapsed = i64::try_from(self.instant_start.elapsed().as_millis()).unwrap_or(i64::MAX);
-        self.wall_start_ms.saturating_add(elapsed)
     }
 }
