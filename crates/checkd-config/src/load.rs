@@ -30,8 +30,8 @@ pub(crate) fn load(config_path: &Path, options: &LoadOptions<'_>) -> Result<Plan
 
 /// `None` only after at least one diagnostic.
 fn build(cx: &mut Cx<'_>, config_path: &Path, options: &LoadOptions<'_>) -> Option<Plan> {
-    let mut config_src = read(cx, config_path.to_path_buf(), config_path)?;
-    let raw: raw::ConfigFile = stage1::parse(&mut config_src, &mut cx.diags)?;
+    let config_src = read(cx, config_path.to_path_buf(), config_path)?;
+    let raw: raw::ConfigFile = stage1::parse(&config_src, &mut cx.diags)?;
     let dir = config_path.parent().unwrap_or(Path::new(""));
     let config = config::resolve(
         cx,
@@ -41,19 +41,23 @@ fn build(cx: &mut Cx<'_>, config_path: &Path, options: &LoadOptions<'_>) -> Opti
         dir,
     );
 
-    let mut files = Vec::new();
+    let mut sources = Vec::new();
     for (shown, real) in check_files(cx, &config_src, &config) {
-        if let Some(mut src) = read(cx, shown, &real) {
-            if let Some(file) = stage1::parse::<raw::CheckFile>(&mut src, &mut cx.diags) {
-                files.push((src, file));
-            }
-        }
+        sources.extend(read(cx, shown, &real));
+    }
+    let mut files = Vec::new();
+    for (src, file, diags) in parse_all(sources) {
+        cx.diags.extend(diags);
+        files.extend(file.map(|file| (src, file)));
     }
 
     let mut jobs = Vec::new();
-    let mut ids: HashMap<String, String> = HashMap::new();
-    let mut services: HashMap<(String, String), String> = HashMap::new();
-    for (src, file) in &files {
+    // Where each id and service was first defined (file, key path), as a place only when a
+    // duplicate needs it: places need the files' positions, which a healthy load never reads.
+    let mut ids: HashMap<String, (usize, String)> = HashMap::new();
+    let mut services: HashMap<(String, String), (usize, String)> = HashMap::new();
+    let place = |(file, path): &(usize, String)| files[*file].0.place(path);
+    for (index, (src, file)) in files.iter().enumerate() {
         for (i, unit) in file.checks.iter().enumerate() {
             let Some(check) = unit.ok() else { continue };
             let path = join_index("checks", i);
@@ -61,13 +65,14 @@ fn build(cx: &mut Cx<'_>, config_path: &Path, options: &LoadOptions<'_>) -> Opti
             match ids.get(&resolved.id) {
                 Some(first) => {
                     let message = format!(
-                        "duplicate check id {:?}, first defined at {first}",
-                        resolved.id
+                        "duplicate check id {:?}, first defined at {}",
+                        resolved.id,
+                        place(first)
                     );
                     cx.push(src.diag(&resolved.id_path, message));
                 }
                 None => {
-                    ids.insert(resolved.id.clone(), src.place(&resolved.id_path));
+                    ids.insert(resolved.id.clone(), (index, resolved.id_path.clone()));
                 }
             }
             let name_path = join_key(&path, "name");
@@ -82,13 +87,14 @@ fn build(cx: &mut Cx<'_>, config_path: &Path, options: &LoadOptions<'_>) -> Opti
                 match services.get(&(job.host.clone(), service.clone())) {
                     Some(first) => {
                         let message = format!(
-                            "service {service:?} on host {} is already defined at {first}",
-                            job.host
+                            "service {service:?} on host {} is already defined at {}",
+                            job.host,
+                            place(first)
                         );
                         cx.push(src.diag(&name_path, message));
                     }
                     None => {
-                        services.insert((job.host.clone(), service), src.place(&name_path));
+                        services.insert((job.host.clone(), service), (index, name_path.clone()));
                     }
                 }
                 jobs.push(job);
@@ -135,6 +141,51 @@ fn build(cx: &mut Cx<'_>, config_path: &Path, options: &LoadOptions<'_>) -> Opti
         output,
         cache,
     })
+}
+
+/// Stage 1 of every check file, on every core: parsing YAML is most of a load, and files are
+/// independent. Results come back in file order, each with its own diagnostics.
+fn parse_all(
+    sources: Vec<SourceFile>,
+) -> Vec<(SourceFile, Option<raw::CheckFile>, Vec<Diagnostic>)> {
+    let parse = |src: SourceFile| {
+        let mut diags = Vec::new();
+        let file = stage1::parse::<raw::CheckFile>(&src, &mut diags);
+        (src, file, diags)
+    };
+    let workers = std::thread::available_parallelism()
+        .map_or(1, std::num::NonZeroUsize::get)
+        .min(sources.len());
+    if workers <= 1 {
+        return sources.into_iter().map(parse).collect();
+    }
+    let queue = std::sync::Mutex::new(sources.into_iter().enumerate());
+    let next = || {
+        queue
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .next()
+    };
+    let mut done: Vec<(usize, _)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..workers)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut out = Vec::new();
+                    while let Some((index, src)) = next() {
+                        out.push((index, parse(src)));
+                    }
+                    out
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            // A worker that panicked would lose files silently; re-raise it instead.
+            .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    });
+    done.sort_by_key(|(index, _)| *index);
+    done.into_iter().map(|(_, parsed)| parsed).collect()
 }
 
 /// Spool files are rewritten as often as the most frequent check runs, between 10 s and 5 min.

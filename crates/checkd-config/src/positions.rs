@@ -8,7 +8,7 @@ use serde::de::{self, IgnoredAny};
 use serde::{Deserialize, Deserializer};
 use serde_saphyr::{Location, Spanned};
 
-use crate::source::{PathHash, PathIndex, Pos, SourceFile};
+use crate::source::{PathHash, PathIndex, Pos, Positions};
 use crate::stage1::options;
 
 thread_local! {
@@ -48,9 +48,10 @@ fn record(location: Location, key: bool) {
     }
 }
 
-/// Records positions into `src`. A document that does not parse keeps the positions of
-/// everything before the error, which covers every entry stage 1 could deserialize.
-pub(crate) fn record_positions(src: &mut SourceFile) {
+/// Where every value and key of `text` starts. A document that does not parse keeps the
+/// positions of everything before the error, which covers every entry stage 1 could
+/// deserialize.
+pub(crate) fn record_positions(text: &str) -> Positions {
     struct Clear;
     impl Drop for Clear {
         fn drop(&mut self) {
@@ -62,7 +63,7 @@ pub(crate) fn record_positions(src: &mut SourceFile) {
     // Pass NaN and infinities on (the typed pass still rejects them where a value is inferred).
     let mut options = options();
     options.non_finite_float_policy = serde_saphyr::NonFiniteFloatPolicy::PassThrough;
-    let result = serde_saphyr::with_deserializer_from_str_with_options(&src.text, options, |de| {
+    let result = serde_saphyr::with_deserializer_from_str_with_options(text, options, |de| {
         Spanned::<Walk>::deserialize(de)
     });
     if let Ok(root) = result {
@@ -72,8 +73,10 @@ pub(crate) fn record_positions(src: &mut SourceFile) {
         .with(|slot| slot.borrow_mut().take())
         .unwrap_or_default();
     drop(clear);
-    src.values = recorder.values;
-    src.keys = recorder.keys;
+    Positions {
+        values: recorder.values,
+        keys: recorder.keys,
+    }
 }
 
 /// Visits any YAML node, recording the positions of its children.

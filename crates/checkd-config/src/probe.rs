@@ -50,7 +50,11 @@ pub(crate) fn refuse_blocks(
 ) {
     let http = [
         ("request", raw.request.is_some()),
-        ("expect", src.has_value(&join_key(path, "expect"))),
+        // Asked only when it matters: the look-up records the file's positions.
+        (
+            "expect",
+            kind != DatasourceType::Http && src.has_value(&join_key(path, "expect")),
+        ),
         ("metrics", !raw.metrics.is_empty()),
         ("ok_summary", raw.ok_summary.is_some()),
         ("foreach", raw.foreach.is_some()),

@@ -16,7 +16,6 @@ use serde_saphyr::{MessageFormatter, UserMessageFormatter};
 
 use crate::diagnostics::Diagnostic;
 use crate::messages::humanize;
-use crate::positions::record_positions;
 use crate::source::{join_index, join_key, Pos, SourceFile};
 
 /// An independently deserialized entry. `Failed` means its error was reported by an earlier pass
@@ -101,7 +100,7 @@ pub(crate) fn options() -> serde_saphyr::Options {
 /// Stage 1 for one file: records positions, then deserializes `T`, reporting every error it
 /// can reach. `None` when the file cannot be used at all.
 pub(crate) fn parse<T: DeserializeOwned>(
-    src: &mut SourceFile,
+    src: &SourceFile,
     diags: &mut Vec<Diagnostic>,
 ) -> Option<T> {
     if src
@@ -112,7 +111,6 @@ pub(crate) fn parse<T: DeserializeOwned>(
         diags.push(src.diag_at(Pos::START, "", "the file is empty"));
         return None;
     }
-    record_positions(src);
     let mut reported: Vec<(Pos, String)> = Vec::new();
     let mut skip = BTreeSet::new();
     loop {
@@ -185,7 +183,7 @@ fn serde_diagnostic(src: &SourceFile, err: &serde_saphyr::Error, path: &str) -> 
     let by_path = ["invalid type: ", "invalid value: ", "missing field "]
         .iter()
         .any(|prefix| raw.starts_with(prefix))
-        .then(|| src.values.get(path))
+        .then(|| src.value_pos(path))
         .flatten();
     let pos = by_path
         .or_else(|| err.location().and_then(Pos::from_location))
