@@ -1,29 +1,39 @@
 use std::collections::HashMap;
+use std::collections::HashSet;
 use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard};
 
-use std::collections::HashSet;
-
+use arc_swap::ArcSwapOption;
 use checkd_model::plan::Plan;
 use checkd_model::{JobKey, RunRecord};
 use checkd_store::{records, Store};
 use rustc_hash::FxBuildHasher;
 
-/// The latest record of every job: what the endpoints serve. Reads clone `Arc`s under a
-/// short lock that is never held across an await. Keys hash with FxHash: a scrape of 20,000
-/// jobs looks every one up, and SipHash was a fifth of its time.
+/// The latest record of every job: what the endpoints serve. Each job has a [`Slot`] that
+/// keeps its place for the board's life, so a renderer resolves the slots of its jobs once and
+/// then reads records without hashing a key (a scrape of 20,000 jobs did little else). The
+/// map's lock is never held across an await; writing a record into an existing slot needs only
+/// its read side. Keys hash with FxHash.
 #[derive(Debug, Default)]
 pub struct Board {
-    records: RwLock<HashMap<JobKey, Arc<RunRecord>, FxBuildHasher>>,
+    slots: RwLock<HashMap<JobKey, Arc<Slot>, FxBuildHasher>>,
 }
 
-/// The board held for reading: many look-ups under one lock (a whole rendering). Never hold
-/// it across an await.
-#[derive(Debug)]
-pub struct BoardRead<'a>(RwLockReadGuard<'a, HashMap<JobKey, Arc<RunRecord>, FxBuildHasher>>);
+/// One job's place on the board: its latest record, if any, swapped without a lock.
+#[derive(Debug, Default)]
+pub struct Slot(ArcSwapOption<RunRecord>);
 
-impl BoardRead<'_> {
-    pub fn get(&self, key: &JobKey) -> Option<&Arc<RunRecord>> {
-        self.0.get(key)
+impl Slot {
+    pub fn get(&self) -> Option<Arc<RunRecord>> {
+        self.0.load_full()
+    }
+
+    /// Whether the slot holds exactly `record` (the same allocation): nothing changed since.
+    pub fn holds(&self, record: Option<&Arc<RunRecord>>) -> bool {
+        match (&*self.0.load(), record) {
+            (Some(current), Some(record)) => Arc::ptr_eq(current, record),
+            (None, None) => true,
+            _ => false,
+        }
     }
 }
 
@@ -32,39 +42,44 @@ impl Board {
         Board::default()
     }
 
-    pub fn get(&self, key: &JobKey) -> Option<Arc<RunRecord>> {
-        self.records
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(key)
-            .cloned()
+    fn map(&self) -> RwLockReadGuard<'_, HashMap<JobKey, Arc<Slot>, FxBuildHasher>> {
+        self.slots.read().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Holds the board for a batch of look-ups.
-    pub fn read(&self) -> BoardRead<'_> {
-        BoardRead(self.records.read().unwrap_or_else(PoisonError::into_inner))
+    pub fn get(&self, key: &JobKey) -> Option<Arc<RunRecord>> {
+        self.map().get(key).and_then(|slot| slot.get())
+    }
+
+    /// The slot of `key`, made empty if the job has no record yet. It stays the job's slot
+    /// until [`Board::retain`] drops the job.
+    pub fn slot(&self, key: &JobKey) -> Arc<Slot> {
+        if let Some(slot) = self.map().get(key) {
+            return Arc::clone(slot);
+        }
+        let mut slots = self.slots.write().unwrap_or_else(PoisonError::into_inner);
+        Arc::clone(slots.entry(key.clone()).or_default())
     }
 
     pub fn insert(&self, record: Arc<RunRecord>) {
-        self.records
-            .write()
-            .unwrap_or_else(PoisonError::into_inner)
-            .insert(record.key.clone(), record);
+        if let Some(slot) = self.map().get(&record.key) {
+            slot.0.store(Some(record));
+            return;
+        }
+        let key = record.key.clone();
+        self.slot(&key).0.store(Some(record));
     }
 
     /// Every record, for one consistent rendering.
     pub fn snapshot(&self) -> HashMap<JobKey, Arc<RunRecord>> {
-        self.records
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
+        self.map()
             .iter()
-            .map(|(key, record)| (key.clone(), Arc::clone(record)))
+            .filter_map(|(key, slot)| Some((key.clone(), slot.get()?)))
             .collect()
     }
 
-    /// Drops the records of jobs that are no longer in the plan.
+    /// Drops the records (and slots) of jobs that are no longer in the plan.
     pub fn retain(&self, keep: impl Fn(&JobKey) -> bool) {
-        self.records
+        self.slots
             .write()
             .unwrap_or_else(PoisonError::into_inner)
             .retain(|k, _| keep(k));
@@ -96,11 +111,12 @@ impl Board {
         loaded
     }
 
+    /// How many jobs have a record.
     pub fn len(&self) -> usize {
-        self.records
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .len()
+        self.map()
+            .values()
+            .filter(|slot| slot.0.load().is_some())
+            .count()
     }
 
     pub fn is_empty(&self) -> bool {

@@ -15,7 +15,7 @@ mod loop_;
 mod schedule;
 mod stats;
 
-pub use board::{Board, BoardRead};
+pub use board::{Board, Slot};
 pub use clock::Clock;
 pub use executor::{apply, Executor, Runner};
 pub use fleet::{Fleet, FleetView, Member};

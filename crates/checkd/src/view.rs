@@ -1,6 +1,5 @@
 //! What checkd shows: the agent output and the JSON results, from the plan and the records.
 
-use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -11,7 +10,7 @@ use checkd_model::placement::Decision;
 use checkd_model::plan::{Job, Plan};
 use checkd_model::serve::{format_time, serve, Here, Served};
 use checkd_model::{JobKey, Metric, RunRecord, State};
-use checkd_scheduler::{Board, BoardRead};
+use checkd_scheduler::{Board, Slot};
 
 use crate::selfmon::{self_service, SelfStatus};
 use serde::Serialize;
@@ -22,8 +21,25 @@ pub struct View {
     plan: Arc<Plan>,
     /// Host → indices into `plan.jobs`, hosts in name order, jobs in plan order.
     hosts: Vec<(String, Vec<usize>)>,
-    /// Rendered lines per job index, reused while unchanged.
-    rendered: Arc<Mutex<HashMap<usize, Lines>>>,
+    /// Every shown job's board slot and rendered lines, reused while unchanged.
+    rendered: Arc<Mutex<Rendered>>,
+}
+
+/// The shown jobs in host order, resolved on one board.
+#[derive(Debug, Default)]
+struct Rendered {
+    /// The board the slots belong to (its address): another board resolves them anew.
+    board: usize,
+    jobs: Vec<Shown>,
+}
+
+#[derive(Debug)]
+struct Shown {
+    /// Index into `plan.jobs`.
+    index: usize,
+    slot: Arc<Slot>,
+    /// `None` until first rendered.
+    lines: Option<Lines>,
 }
 
 /// One job's rendered lines and what they were rendered from.
@@ -31,19 +47,10 @@ pub struct View {
 struct Lines {
     record: Option<Arc<RunRecord>>,
     stale: bool,
+    /// From this time on (ms) the record is stale; `i64::MAX` when it cannot be.
+    stale_at_ms: i64,
     worst: State,
     text: String,
-}
-
-impl Lines {
-    fn empty() -> Lines {
-        Lines {
-            record: None,
-            stale: false,
-            worst: State::Ok,
-            text: String::new(),
-        }
-    }
 }
 
 pub type Records = HashMap<JobKey, Arc<RunRecord>>;
@@ -123,15 +130,14 @@ impl View {
     /// The whole Checkmk agent output: header, checkd's own service, one block per host.
     ///
     /// Each job's lines are rendered once and reused by later scrapes while the job's record
-    /// (the same `Arc` on the board) and its staleness stay the same, so a scrape mostly
+    /// (the same `Arc` in its board slot) and its staleness stay the same, so a scrape mostly
     /// copies text.
     pub fn agent_output(&self, board: &Board, status: &SelfStatus, now_ms: i64) -> String {
-        let mut cache = self.rendered.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut rendered = self.rendered(board);
         let mut bytes = 0;
-        let mut worst = Vec::with_capacity(self.plan.jobs.len());
-        let board = board.read();
-        for &index in self.hosts.iter().flat_map(|(_, jobs)| jobs) {
-            let lines = self.job_lines(&mut cache, index, &board, now_ms);
+        let mut worst = Vec::with_capacity(rendered.jobs.len());
+        for shown in &mut rendered.jobs {
+            let lines = self.job_lines(shown, now_ms);
             bytes += lines.text.len();
             worst.push(lines.worst);
         }
@@ -140,10 +146,11 @@ impl View {
             bytes + 64 * self.hosts.len() + 1024,
         );
         self.write_self(&mut out, &worst, status);
+        let mut shown = rendered.jobs.iter();
         for (host, jobs) in &self.hosts {
             out.begin_host(host);
-            for index in jobs {
-                let text = cache.get(index).map_or("", |lines| lines.text.as_str());
+            for lines in shown.by_ref().take(jobs.len()) {
+                let text = lines.lines.as_ref().map_or("", |lines| lines.text.as_str());
                 self.push_lines(&mut out, text);
             }
             out.end_host();
@@ -159,15 +166,15 @@ impl View {
         status: &SelfStatus,
         now_ms: i64,
     ) -> Vec<(String, String)> {
-        let mut cache = self.rendered.lock().unwrap_or_else(PoisonError::into_inner);
-        let mut worst = Vec::with_capacity(self.plan.jobs.len());
+        let mut rendered = self.rendered(board);
+        let mut worst = Vec::with_capacity(rendered.jobs.len());
         let mut files = vec![(String::new(), String::new())];
-        let board = board.read();
+        let mut shown = rendered.jobs.iter_mut();
         for (host, jobs) in &self.hosts {
             let mut out = AgentOutput::spool_file(160 * jobs.len() + 64);
             out.begin_host(host);
-            for &index in jobs {
-                let lines = self.job_lines(&mut cache, index, &board, now_ms);
+            for job in shown.by_ref().take(jobs.len()) {
+                let lines = self.job_lines(job, now_ms);
                 worst.push(lines.worst);
                 self.push_lines(&mut out, &lines.text);
             }
@@ -177,6 +184,29 @@ impl View {
         self.write_self(&mut own, &worst, status);
         files[0].1 = own.finish();
         files
+    }
+
+    /// The rendered jobs, their slots resolved on `board` (once per board).
+    fn rendered(&self, board: &Board) -> std::sync::MutexGuard<'_, Rendered> {
+        let mut rendered = self.rendered.lock().unwrap_or_else(PoisonError::into_inner);
+        let address = std::ptr::from_ref(board) as usize;
+        if rendered.board != address {
+            rendered.board = address;
+            rendered.jobs = self
+                .hosts
+                .iter()
+                .flat_map(|(_, jobs)| jobs)
+                .filter_map(|&index| {
+                    let job = self.plan.jobs.get(index)?;
+                    Some(Shown {
+                        index,
+                        slot: board.slot(&job.key),
+                        lines: None,
+                    })
+                })
+                .collect();
+        }
+        rendered
     }
 
     /// How this instance treats `job`: runs it, or only shows it.
@@ -189,42 +219,38 @@ impl View {
         }
     }
 
-    /// A job's rendered lines: from the cache when its record and staleness are unchanged.
-    fn job_lines<'c>(
-        &self,
-        cache: &'c mut HashMap<usize, Lines>,
-        index: usize,
-        board: &BoardRead<'_>,
-        now_ms: i64,
-    ) -> &'c Lines {
-        let Some(job) = self.plan.jobs.get(index) else {
-            return cache.entry(index).or_insert_with(Lines::empty);
-        };
-        let record = board.get(&job.key).cloned();
-        let stale = record.as_ref().is_some_and(|r| {
-            !r.services.is_empty()
-                && r.age_ms(now_ms) > i64::try_from(job.stale_after.as_millis()).unwrap_or(i64::MAX)
-        });
-        let still = |lines: &Lines| {
-            lines.stale == stale
-                && match (&lines.record, &record) {
-                    (Some(a), Some(b)) => Arc::ptr_eq(a, b),
-                    (None, None) => true,
-                    _ => false,
-                }
-        };
-        match cache.entry(index) {
-            Entry::Occupied(entry) if still(entry.get()) => entry.into_mut(),
-            Entry::Occupied(mut entry) => {
-                entry.insert(self.render(job, record, stale, now_ms));
-                entry.into_mut()
+    /// A job's rendered lines: kept while its slot holds the same record and its staleness
+    /// has not changed, else rendered again.
+    fn job_lines<'s>(&self, shown: &'s mut Shown, now_ms: i64) -> &'s Lines {
+        let lines = match shown.lines.take() {
+            Some(lines)
+                if shown.slot.holds(lines.record.as_ref())
+                    && lines.stale == (now_ms > lines.stale_at_ms) =>
+            {
+                lines
             }
-            Entry::Vacant(entry) => entry.insert(self.render(job, record, stale, now_ms)),
-        }
+            _ => self.render(shown.index, shown.slot.get(), now_ms),
+        };
+        shown.lines.insert(lines)
     }
 
     /// Renders a job's services as local-check or watchpost lines.
-    fn render(&self, job: &Job, record: Option<Arc<RunRecord>>, stale: bool, now_ms: i64) -> Lines {
+    fn render(&self, index: usize, record: Option<Arc<RunRecord>>, now_ms: i64) -> Lines {
+        let Some(job) = self.plan.jobs.get(index) else {
+            return Lines {
+                record,
+                stale: false,
+                stale_at_ms: i64::MAX,
+                worst: State::Ok,
+                text: String::new(),
+            };
+        };
+        let stale_after = i64::try_from(job.stale_after.as_millis()).unwrap_or(i64::MAX);
+        let stale_at_ms = record
+            .as_ref()
+            .filter(|r| !r.services.is_empty())
+            .map_or(i64::MAX, |r| r.produced_ms.saturating_add(stale_after));
+        let stale = now_ms > stale_at_ms;
         let served = serve(job, record.as_deref(), now_ms, self.here(job));
         let worst = served.iter().map(|s| s.state).max().unwrap_or(State::Ok);
         let mut text = String::new();
@@ -260,6 +286,7 @@ impl View {
         Lines {
             record,
             stale,
+            stale_at_ms,
             worst,
             text,
         }
