@@ -2,10 +2,11 @@
 //! target environment gets its own job with the templates filled in.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use checkd_model::placement::{Elsewhere, Placement, RunFrom};
-use checkd_model::plan::{Evaluation, HttpRequest, Job, Probe, Retry, Schedule};
+use checkd_model::plan::{Evaluation, Foreach, HttpRequest, Job, Probe, Retry, Schedule};
 use checkd_model::JobKey;
 
 use crate::config::{headers, Config, Ds, Env};
@@ -87,6 +88,7 @@ pub(crate) fn resolve(
     };
     let labels = labels(cx, src, &key("labels"), &raw.labels);
     let (evaluation, suffix) = crate::evaluation::evaluation(cx, src, path, raw);
+    let evaluation = Arc::new(evaluation);
 
     let mut jobs = Vec::new();
     let (Some(ds), Some(schedule), Some(timeout), Some(stale_after), Some(probe), Some(retry)) =
@@ -251,7 +253,7 @@ pub(crate) struct Parts<'a> {
     pub labels: &'a [(String, Tpl)],
     pub probe: &'a ProbeTpl,
     pub suffix: Option<&'a Tpl>,
-    pub evaluation: &'a Evaluation,
+    pub evaluation: &'a Arc<Evaluation>,
     pub schedule: &'a Schedule,
     pub timeout: Duration,
     pub stale_after: Duration,
@@ -308,10 +310,17 @@ fn job(cx: &mut Cx<'_>, p: &Parts<'_>, env: &Env) -> Option<Job> {
         ProbeTpl::Http(request) => http_probe(cx, p, request, env),
         other => crate::probe::resolve(cx, p, other, env),
     };
-    let mut evaluation = p.evaluation.clone();
-    if let (Some(foreach), Some(Some(suffix))) = (evaluation.foreach.as_mut(), &suffix) {
-        foreach.suffix = suffix.clone();
-    }
+    let evaluation = match (&p.evaluation.foreach, &suffix) {
+        (Some(foreach), Some(Some(suffix))) => {
+            let mut evaluation = Evaluation::clone(p.evaluation);
+            evaluation.foreach = Some(Foreach {
+                suffix: suffix.clone(),
+                ..foreach.clone()
+            });
+            Arc::new(evaluation)
+        }
+        _ => Arc::clone(p.evaluation),
+    };
     let placement = Placement::resolve(&[&p.ds.run_from, &p.run_from], &env.name, p.elsewhere);
     if !placement.runs_anywhere_in(p.execution_environments.iter().map(String::as_str)) {
         let allowed = placement

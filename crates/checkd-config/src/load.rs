@@ -127,6 +127,8 @@ fn build(cx: &mut Cx<'_>, config_path: &Path, options: &LoadOptions<'_>) -> Opti
             })
         })
         .collect();
+    // The plan lives as long as the daemon: no room to grow.
+    jobs.shrink_to_fit();
     let mut output = output;
     if let Some(spool) = output.spool.as_mut().filter(|s| s.every.is_zero()) {
         spool.every = default_spool_every(&jobs);

@@ -59,7 +59,9 @@ pub fn combine(partials: &[Partial], ok_summary: Option<&str>) -> Combined {
         .map(|p| format!("[{}] {}", p.state, p.text))
         .collect::<Vec<_>>()
         .join("\n");
-    let metrics = partials.iter().filter_map(|p| p.metric.clone()).collect();
+    // Counted first so the vector, which the result keeps, is exactly as long as needed.
+    let mut metrics = Vec::with_capacity(partials.iter().filter(|p| p.metric.is_some()).count());
+    metrics.extend(partials.iter().filter_map(|p| p.metric.clone()));
     Combined {
         state,
         summary,

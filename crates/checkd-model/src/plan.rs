@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::placement::Placement;
@@ -108,7 +109,9 @@ pub struct Job {
     /// From which execution environments the job may run.
     pub placement: Placement,
     pub probe: Probe,
-    pub evaluation: Evaluation,
+    /// Shared by the jobs of one check (one per environment) unless an environment templates
+    /// it (a `foreach` suffix).
+    pub evaluation: Arc<Evaluation>,
 }
 
 /// Nagios-style soft states: after an OK result, a non-OK one is reported only when

@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use crate::plan::{
-    CacheSettings, Datasource, Evaluation, HttpDatasource, HttpRequest, Job, OutputSettings, Plan,
-    Probe, Retry, Schedule, SchedulerSettings, ServerSettings,
+    CacheSettings, Datasource, HttpDatasource, HttpRequest, Job, OutputSettings, Plan, Probe,
+    Retry, Schedule, SchedulerSettings, ServerSettings,
 };
 use crate::JobKey;
 
@@ -31,7 +31,7 @@ pub fn job(check: &str, environment: &str) -> Job {
             body: None,
             oauth2: None,
         }),
-        evaluation: Evaluation::default(),
+        evaluation: Default::default(),
     }
 }
 

@@ -44,19 +44,24 @@ pub fn evaluate(job: &Job, evaluation: &Evaluation, response: &HttpResponse) -> 
         &mut partials,
     );
 
-    let mut services = Vec::new();
+    let mut items = Vec::new();
     if let Some(spec) = &evaluation.foreach {
         if let Some(root) = document.get(&mut partials) {
-            services = foreach::items(job, spec, root, response, &mut partials);
+            items = foreach::items(job, spec, root, response, &mut partials);
         }
     }
 
     let default_summary = default_summary(response, &partials[first_metric..]);
     let ok_summary = evaluation.ok_summary.as_deref().unwrap_or(&default_summary);
-    services.insert(
-        0,
-        service(job, job.service.clone(), &partials, Some(ok_summary)),
-    );
+    // Exactly as long as needed: every record on the board keeps this vector.
+    let mut services = Vec::with_capacity(1 + items.len());
+    services.push(service(
+        job,
+        job.service.clone(),
+        &partials,
+        Some(ok_summary),
+    ));
+    services.append(&mut items);
     services
 }
 

@@ -44,7 +44,7 @@ pub fn request_job(method: &str, url: &str, timeout: Duration, evaluation: Evalu
             body: None,
             oauth2: None,
         }),
-        evaluation,
+        evaluation: evaluation.into(),
     }
 }
 
