@@ -122,10 +122,19 @@ fn json_tests(
     path: &str,
     raw: &[raw::JsonTest],
 ) -> Vec<JsonAssertion> {
-    raw.iter()
-        .enumerate()
-        .filter_map(|(i, test)| json_test(cx, src, &join_index(path, i), test))
-        .collect()
+    exact(
+        raw.iter()
+            .enumerate()
+            .filter_map(|(i, test)| json_test(cx, src, &join_index(path, i), test)),
+    )
+}
+
+/// Collects without growth slack: the plan keeps these vectors for the daemon's life, one per
+/// check (a filtered collect reserves four).
+fn exact<T>(items: impl Iterator<Item = T>) -> Vec<T> {
+    let mut items: Vec<T> = items.collect();
+    items.shrink_to_fit();
+    items
 }
 
 fn text_test(
@@ -275,10 +284,11 @@ fn metrics(
     raw: &[raw::Unit<raw::Metric>],
     names: &mut Vec<String>,
 ) -> Vec<MetricSpec> {
-    raw.iter()
-        .enumerate()
-        .filter_map(|(i, m)| metric(cx, src, &join_index(path, i), m.ok()?, names))
-        .collect()
+    exact(
+        raw.iter()
+            .enumerate()
+            .filter_map(|(i, m)| metric(cx, src, &join_index(path, i), m.ok()?, names)),
+    )
 }
 
 fn metric(

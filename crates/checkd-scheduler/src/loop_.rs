@@ -102,9 +102,16 @@ impl<R: Runner> Scheduler<R> {
             }
         }
         let (done_tx, mut done_rx) = mpsc::unbounded_channel::<usize>();
+        // Runs in flight. Due jobs wait in the queue, not as spawned tasks, while the limit is
+        // reached: 20,000 tasks parked on a semaphore were a tenth of the daemon's memory.
+        let limit = self.plan.scheduler.max_concurrency.max(1);
+        let mut running = 0usize;
         loop {
             self.executor.stats().beat(clock.now_ms());
-            let next_due = queue.peek().map(|Reverse((due, _))| *due);
+            let next_due = queue
+                .peek()
+                .filter(|_| running < limit)
+                .map(|Reverse((due, _))| *due);
             let wake = next_due.map_or(Instant::now() + HEARTBEAT, |due| {
                 due.min(Instant::now() + HEARTBEAT)
             });
@@ -112,6 +119,7 @@ impl<R: Runner> Scheduler<R> {
                 biased;
                 () = cancel.cancelled() => break,
                 Some(index) = done_rx.recv() => {
+                    running = running.saturating_sub(1);
                     let due = match &self.fleet {
                         Some(fleet) => {
                             slots[index] = self.next_slot(fleet, index, slots[index]);
@@ -124,9 +132,10 @@ impl<R: Runner> Scheduler<R> {
                 () = sleep_until(wake) => {
                     let now = Instant::now();
                     while let Some(Reverse((due, index))) = queue.peek().copied() {
-                        if due > now {
+                        if due > now || running >= limit {
                             break;
                         }
+                        running += 1;
                         queue.pop();
                         let lag = now.saturating_duration_since(due);
                         self.executor.stats().lag(u64::try_from(lag.as_millis()).unwrap_or(u64::MAX));
