@@ -60,6 +60,9 @@ pub async fn validate(exe: &Path, config: &Path) -> anyhow::Result<Duration> {
     Ok(took)
 }
 
+/// The allocator setting of deploy/checkd.service (`Environment=MALLOC_ARENA_MAX=2`).
+pub const MALLOC_ARENA_MAX: &str = "2";
+
 fn command(exe: &Path, subcommand: &str, config: &Path) -> Command {
     let mut command = Command::new(exe);
     command
@@ -69,6 +72,8 @@ fn command(exe: &Path, subcommand: &str, config: &Path) -> Command {
         // The config says where this instance runs; the caller's environment must not.
         .env_remove("CHECKD_ENVIRONMENT")
         .env_remove("CHECKD_CONFIG")
+        // As deploy/checkd.service runs it.
+        .env("MALLOC_ARENA_MAX", MALLOC_ARENA_MAX)
         .stdin(Stdio::null())
         .kill_on_drop(true);
     command

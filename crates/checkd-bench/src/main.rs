@@ -135,6 +135,10 @@ async fn bench(args: Args) -> anyhow::Result<()> {
          target, wrk, checkd and this program share the same cores"
             .into(),
     );
+    notes.push(format!(
+        "checkd runs with MALLOC_ARENA_MAX={} as deploy/checkd.service sets it",
+        daemon::MALLOC_ARENA_MAX
+    ));
     notes.push(
         "first round: from spawning `checkd run` (config load, sled open, board load \
          included) until `GET /` shows no \"first run pending\"; the limit is wrk's raw rate \

@@ -65,13 +65,14 @@ impl Scope {
         let running = total.saturating_sub(up).as_secs_f64().max(1e-3);
         let [ok, warn, crit, unknown] = round.last.states;
         let value = format!(
-            "{} → {} jobs/s = {:.0} % of the limit (start-up to endpoint {}, then {} jobs/s; \
-             target saw {} requests; OK {ok}, WARN {warn}, CRIT {crit}, UNKNOWN {unknown})",
+            "{} → {} jobs/s = {:.0} % of the limit (start-up to endpoint {}, then {} jobs/s = \
+             {:.0} %; target saw {} requests; OK {ok}, WARN {warn}, CRIT {crit}, UNKNOWN {unknown})",
             duration(total),
             thousands(rate as u64),
             100.0 * rate / limit,
             duration(up),
             thousands((jobs / running) as u64),
+            100.0 * jobs / running / limit,
             thousands(requests),
         );
         self.judge(figure, value, target, rate >= 0.5 * limit)
