@@ -88,6 +88,8 @@ pub struct Daemon {
     pub started: Instant,
     /// `http://127.0.0.1:PORT`.
     pub base: String,
+    /// `127.0.0.1:PORT`.
+    pub addr: std::net::SocketAddr,
     log: PathBuf,
 }
 
@@ -112,6 +114,7 @@ impl Daemon {
             pid,
             started,
             base: format!("http://127.0.0.1:{port}"),
+            addr: std::net::SocketAddr::from(([127, 0, 0, 1], port)),
             log: log.to_path_buf(),
         })
     }

@@ -161,7 +161,7 @@ async fn scrapes(
     out: &mut Outcome,
 ) -> anyhow::Result<()> {
     eprintln!("{}: scrape latency", scope.label);
-    let url = format!("{}/", daemon.base);
+    let addr = daemon.addr;
     for (clients, each, target_ms) in [(1, 200, 20), (16, 100, 50)] {
         let left = end.saturating_duration_since(Instant::now());
         // The single client gets at most 15 s, the 16 clients the rest (at least 5 s each).
@@ -170,7 +170,7 @@ async fn scrapes(
         } else {
             left
         };
-        let l = measure::scrape(&url, clients, each, budget.max(Duration::from_secs(5))).await?;
+        let l = measure::scrape(addr, clients, each, budget.max(Duration::from_secs(5))).await?;
         out.rows.push(scope.scrape(clients, &l, target_ms));
         if clients == 1 {
             out.rows
