@@ -140,7 +140,8 @@ impl<R: Runner> Executor<R> {
         let key = records::key(&record.key);
         let write = async {
             let entry = records::encode(record, &self.producer)?;
-            self.store.put(&key, entry).await
+            // The board is the in-memory copy: only layers beyond this process get one.
+            self.store.persist(&key, entry).await
         };
         match timeout(self.store_timeout, write).await {
             Ok(Ok(())) => {}

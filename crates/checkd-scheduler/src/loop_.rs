@@ -103,8 +103,13 @@ impl<R: Runner> Scheduler<R> {
         }
         let (done_tx, mut done_rx) = mpsc::unbounded_channel::<usize>();
         // Runs in flight. Due jobs wait in the queue, not as spawned tasks, while the limit is
-        // reached: 20,000 tasks parked on a semaphore were a tenth of the daemon's memory.
-        let limit = self.plan.scheduler.max_concurrency.max(1);
+        // reached: 20,000 tasks parked on a semaphore were a tenth of the daemon's memory. Not
+        // in a fleet: there most tasks follow, waiting for another instance's result, and must
+        // not hold back the jobs due meanwhile (the executor's permits bound the real runs).
+        let limit = match self.fleet {
+            Some(_) => usize::MAX,
+            None => self.plan.scheduler.max_concurrency.max(1),
+        };
         let mut running = 0usize;
         loop {
             self.executor.stats().beat(clock.now_ms());

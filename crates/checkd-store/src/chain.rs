@@ -213,6 +213,28 @@ impl ChainStore {
         }
     }
 
+    /// Writes to the layers `which` picks, with the chain's TTL jitter.
+    async fn write(
+        &self,
+        key: &str,
+        mut entry: Entry,
+        which: impl Fn(&dyn Store) -> bool,
+    ) -> Result<(), StoreError> {
+        let percent = self.inner.options.ttl_jitter_percent;
+        if percent > 0 {
+            entry.valid_for_ms =
+                jitter_valid_for(key, entry.stored_ms, entry.valid_for_ms, percent);
+        }
+        let entry = &entry;
+        self.on_layers(
+            self.inner.options.layer_timeout,
+            "be written",
+            which,
+            |store| store.put(key, entry.clone()),
+        )
+        .await
+    }
+
     /// Runs `op` on every layer at once; fails only when no layer succeeded.
     async fn on_every_layer<'a, F, Fut>(
         &'a self,
@@ -224,13 +246,32 @@ impl ChainStore {
         F: Fn(&'a Arc<dyn Store>) -> Fut,
         Fut: Future<Output = Result<(), StoreError>> + 'a,
     {
-        let layers = &self.inner.layers;
-        let calls = layers
+        self.on_layers(bound, what, |_| true, op).await
+    }
+
+    /// Runs `op` on the layers `which` picks, at once; fails only when none of them succeeded.
+    async fn on_layers<'a, F, Fut>(
+        &'a self,
+        bound: Duration,
+        what: &str,
+        which: impl Fn(&dyn Store) -> bool,
+        op: F,
+    ) -> Result<(), StoreError>
+    where
+        F: Fn(&'a Arc<dyn Store>) -> Fut,
+        Fut: Future<Output = Result<(), StoreError>> + 'a,
+    {
+        let calls: Vec<_> = self
+            .inner
+            .layers
             .iter()
             .enumerate()
-            .map(|(i, l)| self.call(i, bound, op(&l.store)));
+            .filter(|(_, l)| which(l.store.as_ref()))
+            .map(|(i, l)| self.call(i, bound, op(&l.store)))
+            .collect();
+        let none = calls.is_empty();
         let results = join_all(calls).await;
-        if layers.is_empty() || results.iter().any(|r| matches!(r, Some(Ok(())))) {
+        if none || results.iter().any(|r| matches!(r, Some(Ok(())))) {
             Ok(())
         } else {
             Err(self.nobody_answered(what))
@@ -264,17 +305,12 @@ impl Store for ChainStore {
         }
     }
 
-    async fn put(&self, key: &str, mut entry: Entry) -> Result<(), StoreError> {
-        let percent = self.inner.options.ttl_jitter_percent;
-        if percent > 0 {
-            entry.valid_for_ms =
-                jitter_valid_for(key, entry.stored_ms, entry.valid_for_ms, percent);
-        }
-        let entry = &entry;
-        self.on_every_layer(self.inner.options.layer_timeout, "be written", |store| {
-            store.put(key, entry.clone())
-        })
-        .await
+    async fn put(&self, key: &str, entry: Entry) -> Result<(), StoreError> {
+        self.write(key, entry, |_| true).await
+    }
+
+    async fn persist(&self, key: &str, entry: Entry) -> Result<(), StoreError> {
+        self.write(key, entry, |layer| !layer.in_process()).await
     }
 
     async fn scan(&self, prefix: &str) -> Result<Vec<(String, Entry)>, StoreError> {

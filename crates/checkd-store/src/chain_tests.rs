@@ -181,6 +181,25 @@ async fn writes_and_removals_go_to_every_layer_and_expired_entries_are_returned(
 }
 
 #[tokio::test(flavor = "current_thread")]
+async fn persist_writes_every_layer_but_memory() {
+    let s = setup(options());
+    s.chain.persist("k", entry(5, b"kept")).await.unwrap();
+    assert_eq!(s.memory.get("k").await.unwrap(), None, "memory");
+    for layer in [&s.flaky.inner as &dyn Store, &*s.sled] {
+        assert_eq!(
+            layer.get("k").await.unwrap(),
+            Some(entry(5, b"kept")),
+            "{}",
+            layer.name()
+        );
+    }
+    // A chain of memory alone has nowhere to persist, and that is no error.
+    let memory_only = ChainStore::new(vec![Arc::new(MemoryStore::new())], options());
+    memory_only.persist("k", entry(5, b"kept")).await.unwrap();
+    assert_eq!(memory_only.get("k").await.unwrap(), None);
+}
+
+#[tokio::test(flavor = "current_thread")]
 async fn scan_merges_all_layers_preferring_the_newest_entry() {
     let s = setup(options());
     s.memory

@@ -81,6 +81,17 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     fn name(&self) -> &'static str;
     async fn get(&self, key: &str) -> Result<Option<Entry>, StoreError>;
     async fn put(&self, key: &str, entry: Entry) -> Result<(), StoreError>;
+    /// Writes `entry` where it outlives this process or reaches other instances: for a chain,
+    /// every layer but the in-process ones. For values the caller keeps in memory itself (the
+    /// board holds every record, so a memory layer's copy was never read). A single layer
+    /// writes as `put`.
+    async fn persist(&self, key: &str, entry: Entry) -> Result<(), StoreError> {
+        self.put(key, entry).await
+    }
+    /// Whether the layer lives in this process (memory) and dies with it.
+    fn in_process(&self) -> bool {
+        false
+    }
     /// Every entry whose key starts with `prefix`, in key order.
     async fn scan(&self, prefix: &str) -> Result<Vec<(String, Entry)>, StoreError>;
     async fn remove(&self, key: &str) -> Result<(), StoreError>;

@@ -134,6 +134,10 @@ impl Store for MemoryStore {
         false
     }
 
+    fn in_process(&self) -> bool {
+        true
+    }
+
     fn stats(&self) -> Vec<LayerStats> {
         // Metrics are scraped rarely; settling moka's counts first makes them exact.
         self.cache.run_pending_tasks();
