@@ -430,3 +430,41 @@ async fn retries_recheck_at_the_retry_interval_and_report_on_the_last_attempt() 
     );
     h.stop().await;
 }
+
+#[tokio::test(start_paused = true)]
+async fn results_are_persisted_past_the_memory_layer_which_the_board_replaces() {
+    let dir = std::env::temp_dir().join(format!("checkd-persist-{}", std::process::id()));
+    let memory = Arc::new(MemoryStore::new());
+    let sled = Arc::new(checkd_store::SledStore::open(&dir).unwrap());
+    let store: Arc<dyn Store> = Arc::new(checkd_store::ChainStore::new(
+        vec![memory.clone() as Arc<dyn Store>, sled.clone()],
+        checkd_store::ChainOptions::default(),
+    ));
+    let h = start(
+        plan(
+            vec![job(
+                "api",
+                "ds",
+                Schedule::Every(Duration::from_secs(300)),
+                Duration::from_secs(10),
+            )],
+            8,
+            &[("ds", 4)],
+        ),
+        &[],
+        MONDAY_8AM_MS,
+        store,
+        Arc::new(Board::new()),
+    );
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert!(h.board.get(&JobKey::new("api", "prod")).is_some());
+    h.stop().await;
+    let prefix = checkd_store::records::PREFIX;
+    assert_eq!(sled.scan(prefix).await.unwrap().len(), 1, "on disk");
+    assert!(
+        memory.scan(prefix).await.unwrap().is_empty(),
+        "not in memory"
+    );
+    drop(sled);
+    let _ = std::fs::remove_dir_all(&dir);
+}
