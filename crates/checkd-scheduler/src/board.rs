@@ -1,5 +1,6 @@
 use std::collections::HashMap;
 use std::collections::HashSet;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard};
 
 use arc_swap::ArcSwapOption;
@@ -18,22 +19,35 @@ pub struct Board {
     slots: RwLock<HashMap<JobKey, Arc<Slot>, FxBuildHasher>>,
 }
 
-/// One job's place on the board: its latest record, if any, swapped without a lock.
+/// One job's place on the board: its latest record, if any, swapped without a lock, and a
+/// version that every write bumps. A renderer keeps the version, not the record: holding the
+/// record would keep every replaced result alive until the next scrape.
 #[derive(Debug, Default)]
-pub struct Slot(ArcSwapOption<RunRecord>);
+pub struct Slot {
+    record: ArcSwapOption<RunRecord>,
+    version: AtomicU64,
+}
 
 impl Slot {
     pub fn get(&self) -> Option<Arc<RunRecord>> {
-        self.0.load_full()
+        self.record.load_full()
     }
 
-    /// Whether the slot holds exactly `record` (the same allocation): nothing changed since.
-    pub fn holds(&self, record: Option<&Arc<RunRecord>>) -> bool {
-        match (&*self.0.load(), record) {
-            (Some(current), Some(record)) => Arc::ptr_eq(current, record),
-            (None, None) => true,
-            _ => false,
-        }
+    /// The slot's version now: unchanged means the record is the one read at this version.
+    pub fn version(&self) -> u64 {
+        self.version.load(Ordering::Acquire)
+    }
+
+    /// The record with its version. The version is read first, so a write in between pairs
+    /// the new record with the old version: the reader renders once more, never too little.
+    pub fn read(&self) -> (u64, Option<Arc<RunRecord>>) {
+        let version = self.version();
+        (version, self.get())
+    }
+
+    fn store(&self, record: Arc<RunRecord>) {
+        self.record.store(Some(record));
+        self.version.fetch_add(1, Ordering::Release);
     }
 }
 
@@ -62,11 +76,11 @@ impl Board {
 
     pub fn insert(&self, record: Arc<RunRecord>) {
         if let Some(slot) = self.map().get(&record.key) {
-            slot.0.store(Some(record));
+            slot.store(record);
             return;
         }
         let key = record.key.clone();
-        self.slot(&key).0.store(Some(record));
+        self.slot(&key).store(record);
     }
 
     /// Every record, for one consistent rendering.
@@ -115,7 +129,7 @@ impl Board {
     pub fn len(&self) -> usize {
         self.map()
             .values()
-            .filter(|slot| slot.0.load().is_some())
+            .filter(|slot| slot.record.load().is_some())
             .count()
     }
 

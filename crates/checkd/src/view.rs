@@ -45,7 +45,8 @@ struct Shown {
 /// One job's rendered lines and what they were rendered from.
 #[derive(Debug)]
 struct Lines {
-    record: Option<Arc<RunRecord>>,
+    /// The slot's version the lines were rendered at.
+    version: u64,
     stale: bool,
     /// From this time on (ms) the record is stale; `i64::MAX` when it cannot be.
     stale_at_ms: i64,
@@ -219,26 +220,29 @@ impl View {
         }
     }
 
-    /// A job's rendered lines: kept while its slot holds the same record and its staleness
-    /// has not changed, else rendered again.
+    /// A job's rendered lines: kept while its slot's version and its staleness have not
+    /// changed, else rendered again.
     fn job_lines<'s>(&self, shown: &'s mut Shown, now_ms: i64) -> &'s Lines {
         let lines = match shown.lines.take() {
             Some(lines)
-                if shown.slot.holds(lines.record.as_ref())
+                if lines.version == shown.slot.version()
                     && lines.stale == (now_ms > lines.stale_at_ms) =>
             {
                 lines
             }
-            _ => self.render(shown.index, shown.slot.get(), now_ms),
+            _ => {
+                let (version, record) = shown.slot.read();
+                self.render(shown.index, version, record.as_deref(), now_ms)
+            }
         };
         shown.lines.insert(lines)
     }
 
     /// Renders a job's services as local-check or watchpost lines.
-    fn render(&self, index: usize, record: Option<Arc<RunRecord>>, now_ms: i64) -> Lines {
+    fn render(&self, index: usize, version: u64, record: Option<&RunRecord>, now_ms: i64) -> Lines {
         let Some(job) = self.plan.jobs.get(index) else {
             return Lines {
-                record,
+                version,
                 stale: false,
                 stale_at_ms: i64::MAX,
                 worst: State::Ok,
@@ -247,11 +251,10 @@ impl View {
         };
         let stale_after = i64::try_from(job.stale_after.as_millis()).unwrap_or(i64::MAX);
         let stale_at_ms = record
-            .as_ref()
             .filter(|r| !r.services.is_empty())
             .map_or(i64::MAX, |r| r.produced_ms.saturating_add(stale_after));
         let stale = now_ms > stale_at_ms;
-        let served = serve(job, record.as_deref(), now_ms, self.here(job));
+        let served = serve(job, record, now_ms, self.here(job));
         let worst = served.iter().map(|s| s.state).max().unwrap_or(State::Ok);
         let mut text = String::new();
         for s in &served {
@@ -284,7 +287,7 @@ impl View {
         }
         drop(served);
         Lines {
-            record,
+            version,
             stale,
             stale_at_ms,
             worst,
@@ -415,6 +418,23 @@ mod tests {
 
     fn lines(output: &str) -> Vec<&str> {
         output.lines().filter(|l| l.contains("\"api\"")).collect()
+    }
+
+    #[test]
+    fn rendered_lines_do_not_keep_replaced_records_alive() {
+        let job = checkd_model::testing::job("api", "prod");
+        let view = View::new(Arc::new(checkd_model::testing::plan(vec![job.clone()])));
+        let board = Board::new();
+        let first = record(&job, "first", 1_000_000);
+        let weak = Arc::downgrade(&first);
+        board.insert(first);
+        assert_eq!(
+            lines(&view.agent_output(&board, &SelfStatus::default(), 1_000_000)),
+            vec!["cached(1000,60) 0 \"api\" - first"]
+        );
+        board.insert(record(&job, "second", 1_060_000));
+        // No scrape since: the view's cached lines must not hold the first record.
+        assert!(weak.upgrade().is_none(), "the view kept a replaced record");
     }
 
     #[test]
