@@ -120,17 +120,20 @@ fn ca_certificates(datasource: &str, path: &Path) -> Result<Vec<Certificate>, Bu
     Ok(certificates)
 }
 
-/// Sends the request and reads the body. `Err` is the reason the datasource is unavailable,
-/// safe to show: no userinfo, query or header value in it.
+/// Sends the request (to `url`, its URL parsed, `None` if it does not parse) and reads the
+/// body. `Err` is the reason the datasource is unavailable, safe to show: no userinfo, query
+/// or header value in it.
 pub(crate) async fn fetch(
     client: &reqwest::Client,
     request: &HttpRequest,
+    url: Option<&Url>,
     bearer: Option<&Secret>,
     limits: Limits,
 ) -> Result<Fetched, String> {
-    let target = Target::new(&request.method, &request.url);
+    // Only a failure needs the request as it may be shown (parsing the URL again).
+    let target = || Target::new(&request.method, &request.url);
     let builder =
-        prepare(client, request, bearer, limits.timeout).map_err(|p| target.reason(&p))?;
+        prepare(client, request, url, bearer, limits.timeout).map_err(|p| target().reason(&p))?;
     // reqwest's own timeout covers the body too; this one also bounds anything it might not.
     match tokio::time::timeout(limits.timeout, send(builder, limits.max_body_bytes)).await {
         Ok(Ok(fetched)) => Ok(fetched),
@@ -138,20 +141,25 @@ pub(crate) async fn fetch(
             status: None,
             problem: format!("more than {} redirects", limits.max_redirects),
         }),
-        Ok(Err(error)) => Err(target.describe(&error, limits.timeout)),
-        Err(_elapsed) => Err(target.timed_out(limits.timeout)),
+        Ok(Err(error)) => Err(target().describe(&error, limits.timeout)),
+        Err(_elapsed) => Err(target().timed_out(limits.timeout)),
     }
 }
 
 fn prepare(
     client: &reqwest::Client,
     request: &HttpRequest,
+    url: Option<&Url>,
     bearer: Option<&Secret>,
     timeout: Duration,
 ) -> Result<RequestBuilder, String> {
     let method = Method::from_bytes(request.method.as_bytes())
         .map_err(|_| format!("invalid method {:?}", request.method))?;
-    let url = Url::parse(&request.url).map_err(|error| format!("invalid URL: {error}"))?;
+    let url = match url {
+        Some(url) => url.clone(),
+        // Parsed again only to say why it does not parse.
+        None => Url::parse(&request.url).map_err(|error| format!("invalid URL: {error}"))?,
+    };
     let mut headers = HeaderMap::new();
     for (name, value) in &request.headers {
         let name = HeaderName::from_bytes(name.as_bytes())

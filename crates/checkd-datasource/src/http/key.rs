@@ -17,37 +17,40 @@ pub(crate) const PREFIX: &str = "response/";
 /// Bumped when what goes into the hash changes, so old entries are simply not found.
 const VERSION: &[u8] = b"checkd-request-key-v2";
 
-/// What a datasource contributes to every key of its requests.
+/// What a datasource contributes to every key of its requests: its name, and the hash of
+/// everything it puts first into each key, computed once.
 #[derive(Debug)]
 pub(crate) struct Seed {
     name: String,
-    settings: String,
+    hash: Sha256,
 }
 
 impl Seed {
     pub(crate) fn new(spec: &HttpDatasource) -> Seed {
+        let settings = format!(
+            "tls_verify={} ca_file={:?} max_redirects={} max_body_bytes={}",
+            spec.tls_verify, spec.ca_file, spec.max_redirects, spec.max_body_bytes
+        );
+        let mut hash = Sha256::new();
+        field(&mut hash, VERSION);
+        field(&mut hash, spec.name.as_bytes());
+        field(&mut hash, settings.as_bytes());
         Seed {
             name: spec.name.clone(),
-            settings: format!(
-                "tls_verify={} ca_file={:?} max_redirects={} max_body_bytes={}",
-                spec.tls_verify, spec.ca_file, spec.max_redirects, spec.max_body_bytes
-            ),
+            hash,
         }
     }
 }
 
-/// `response/<datasource>/<sha-256 in hex>`.
-pub(crate) fn request_key(seed: &Seed, request: &HttpRequest) -> String {
-    let mut hash = Sha256::new();
-    field(&mut hash, VERSION);
-    field(&mut hash, seed.name.as_bytes());
-    field(&mut hash, seed.settings.as_bytes());
+/// `response/<datasource>/<sha-256 in hex>`. `url` is the request's URL parsed (so spellings
+/// of one URL, `HTTP://Host:80/` and `http://host/`, are one key), `None` when it does not
+/// parse: such a request fails to fetch anyway and is hashed as written.
+pub(crate) fn request_key(seed: &Seed, request: &HttpRequest, url: Option<&Url>) -> String {
+    let mut hash = seed.hash.clone();
     field(&mut hash, request.method.as_bytes());
-    // Parsed, so spellings of one URL (`HTTP://Host:80/`, `http://host/`) are one key; an
-    // unparsable URL fails to fetch anyway and is hashed as written.
-    match Url::parse(&request.url) {
-        Ok(url) => field(&mut hash, url.as_str().as_bytes()),
-        Err(_) => field(&mut hash, request.url.as_bytes()),
+    match url {
+        Some(url) => field(&mut hash, url.as_str().as_bytes()),
+        None => field(&mut hash, request.url.as_bytes()),
     }
     // Header names are case-insensitive and their order between names does not matter; the
     // order of the values of one name does, so the sort is stable.
@@ -78,9 +81,14 @@ pub(crate) fn request_key(seed: &Seed, request: &HttpRequest) -> String {
         }
     }
     let digest = hash.finalize();
-    let mut key = format!("{PREFIX}{}/", seed.name);
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut key = String::with_capacity(PREFIX.len() + seed.name.len() + 1 + 2 * digest.len());
+    key.push_str(PREFIX);
+    key.push_str(&seed.name);
+    key.push('/');
     for byte in digest {
-        key.push_str(&format!("{byte:02x}"));
+        key.push(char::from(HEX[usize::from(byte >> 4)]));
+        key.push(char::from(HEX[usize::from(byte & 0xf)]));
     }
     key
 }
@@ -133,7 +141,26 @@ mod tests {
     }
 
     fn key(request: &HttpRequest) -> String {
-        request_key(&Seed::new(&spec()), request)
+        key_with(&spec(), request)
+    }
+
+    fn key_with(spec: &HttpDatasource, request: &HttpRequest) -> String {
+        request_key(
+            &Seed::new(spec),
+            request,
+            Url::parse(&request.url).ok().as_ref(),
+        )
+    }
+
+    #[test]
+    fn a_key_is_the_same_from_release_to_release() {
+        // Instances of a fleet share answers by key, also while a rolling upgrade runs two
+        // releases: a key changes only with VERSION.
+        let get = request("GET", "http://h/x?a=1", &[("X-A", "1")], None);
+        assert_eq!(
+            key(&get),
+            "response/api/374b9a418d8e0485fce83e8622830151ec0617cb88d902cf195c6718b0e4a433"
+        );
     }
 
     #[test]
@@ -198,7 +225,7 @@ mod tests {
     #[test]
     fn client_settings_and_datasource_are_part_of_the_key() {
         let r = request("GET", "http://h/", &[], None);
-        let base = request_key(&Seed::new(&spec()), &r);
+        let base = key_with(&spec(), &r);
         let insecure = HttpDatasource {
             tls_verify: false,
             ..spec()
@@ -207,13 +234,13 @@ mod tests {
             name: "other".into(),
             ..spec()
         };
-        assert_ne!(request_key(&Seed::new(&insecure), &r), base);
-        assert!(request_key(&Seed::new(&other), &r).starts_with("response/other/"));
+        assert_ne!(key_with(&insecure, &r), base);
+        assert!(key_with(&other, &r).starts_with("response/other/"));
         let cached = HttpDatasource {
             response_cache_for: Duration::from_secs(5),
             ..spec()
         };
-        assert_eq!(request_key(&Seed::new(&cached), &r), base, "TTL is not");
+        assert_eq!(key_with(&cached, &r), base, "TTL is not");
     }
 
     #[test]

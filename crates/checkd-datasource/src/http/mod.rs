@@ -18,6 +18,7 @@ use std::time::Duration;
 
 use checkd_model::plan::{HttpDatasource, HttpRequest, Job};
 use checkd_model::Secret;
+use reqwest::Url;
 
 use crate::{BuildError, Outcome};
 
@@ -77,9 +78,13 @@ impl HttpClient {
             cache_for: self.response_cache_for,
             timeout: job.timeout,
         };
-        let key = key::request_key(&self.seed, request);
+        // Parsed once, for the key and the request.
+        let url = Url::parse(&request.url).ok();
+        let key = key::request_key(&self.seed, request, url.as_ref());
         let fetched = sharing
-            .get(&key, policy, || self.fetch(request, limits, tokens))
+            .get(&key, policy, || {
+                self.fetch(request, url.as_ref(), limits, tokens)
+            })
             .await;
         match &*fetched {
             Ok(fetch::Fetched::Complete(response)) => {
@@ -102,21 +107,22 @@ impl HttpClient {
     async fn fetch(
         &self,
         request: &HttpRequest,
+        url: Option<&Url>,
         limits: fetch::Limits,
         tokens: &oauth::Tokens,
     ) -> Result<fetch::Fetched, String> {
         let Some(oauth2) = &request.oauth2 else {
-            return fetch::fetch(&self.client, request, None, limits).await;
+            return fetch::fetch(&self.client, request, url, None, limits).await;
         };
         let token = || tokens.get(oauth2, &self.token_client, limits.timeout);
         let used: Secret = token().await?;
-        let first = fetch::fetch(&self.client, request, Some(&used), limits).await;
+        let first = fetch::fetch(&self.client, request, url, Some(&used), limits).await;
         if !matches!(&first, Ok(fetch::Fetched::Complete(response)) if response.status == 401) {
             return first;
         }
         tracing::debug!("the API answered 401 to a cached token: fetching a new one");
         tokens.reject(oauth2, &used).await;
         let fresh = token().await?;
-        fetch::fetch(&self.client, request, Some(&fresh), limits).await
+        fetch::fetch(&self.client, request, url, Some(&fresh), limits).await
     }
 }
