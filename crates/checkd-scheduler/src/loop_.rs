@@ -152,6 +152,12 @@ impl<R: Runner> Scheduler<R> {
         self.tracker.close();
     }
 
+    /// Runs spawned and not yet finished. Outside a fleet the loop keeps at most
+    /// `scheduler.max_concurrency` of them; further due jobs wait in its queue.
+    pub fn runs_in_flight(&self) -> usize {
+        self.tracker.len()
+    }
+
     /// Waits up to `deadline` for the runs in flight; returns whether all finished.
     pub async fn drain(&self, deadline: Duration) -> bool {
         self.tracker.close();

@@ -468,3 +468,54 @@ async fn results_are_persisted_past_the_memory_layer_which_the_board_replaces() 
     drop(sled);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test(start_paused = true)]
+async fn due_jobs_wait_in_the_queue_not_as_spawned_runs() {
+    // 40 jobs due at once, 3 at a time: the loop spawns no more than 3 runs (and keeps no
+    // task per waiting job), and every job still runs once.
+    let jobs: Vec<Job> = (0..40)
+        .map(|n| {
+            job(
+                &format!("job{n}"),
+                "ds",
+                Schedule::Every(Duration::from_secs(3600)),
+                Duration::from_secs(10),
+            )
+        })
+        .collect();
+    let plan = Arc::new(plan(jobs, 3, &[("ds", 40)]));
+    let clock = Clock::starting_at(MONDAY_8AM_MS);
+    let recorder = Arc::new(Recorder {
+        delays: (0..40)
+            .map(|n| (format!("job{n}"), Duration::from_secs(1)))
+            .collect(),
+        ..Recorder::default()
+    });
+    *recorder.clock.lock().unwrap() = Some(clock);
+    let executor = Arc::new(Executor::new(
+        &plan,
+        FakeRunner(Arc::clone(&recorder)),
+        Arc::new(Board::new()),
+        Arc::new(MemoryStore::new()),
+        clock,
+    ));
+    let scheduler = Arc::new(Scheduler::new(plan, executor));
+    let cancel = CancellationToken::new();
+    let task = tokio::spawn({
+        let (scheduler, cancel) = (Arc::clone(&scheduler), cancel.clone());
+        async move { scheduler.run(cancel).await }
+    });
+    let mut most = 0;
+    for _ in 0..40 {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        most = most.max(scheduler.runs_in_flight());
+    }
+    cancel.cancel();
+    task.await.unwrap();
+    assert_eq!(most, 3, "runs in flight at most, sampled every 500 ms");
+    assert_eq!(
+        recorder.runs.lock().unwrap().len(),
+        40,
+        "every job ran once"
+    );
+}
