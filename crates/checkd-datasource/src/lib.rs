@@ -37,6 +37,7 @@ use checkd_model::probe::{CommandSpec, TcpSpec, TlsSpec};
 use checkd_model::ServiceResult;
 use checkd_store::{MemoryStore, Store};
 
+pub use clock::Clock;
 pub use http::{evaluate, HttpResponse};
 pub use stats::ResponseStats;
 

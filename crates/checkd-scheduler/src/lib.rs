@@ -8,7 +8,6 @@
 //! decide what a record looks like to Checkmk (`checkd_model::serve`).
 
 mod board;
-mod clock;
 mod executor;
 pub mod fleet;
 mod loop_;
@@ -16,7 +15,7 @@ mod schedule;
 mod stats;
 
 pub use board::{Board, Slot};
-pub use clock::Clock;
+pub use checkd_datasource::Clock;
 pub use executor::{apply, Executor, Runner};
 pub use fleet::{Fleet, FleetView, Member};
 pub use loop_::Scheduler;
