@@ -100,16 +100,15 @@ pub fn serve<'a>(
             since,
         )];
     }
-    let stale = record.age_ms(now_ms) > duration_ms(job.stale_after);
+    let stale_at = stale_at_ms(job, record).unwrap_or(i64::MAX);
+    let stale = now_ms > stale_at;
     let cached = Some((record.produced_ms.div_euclid(1000), record.valid_for_s));
     record
         .services
         .iter()
         .map(|s| {
             if stale {
-                let since = record
-                    .produced_ms
-                    .saturating_add(duration_ms(job.stale_after));
+                let since = stale_at;
                 Served {
                     service: &s.service,
                     state: State::Unknown,
@@ -149,6 +148,16 @@ fn stand_in<'a>(job: &'a Job, summary: ServedText<'a>, note: Option<String>) -> 
         cached: None,
         note,
     }
+}
+
+/// From when on (unix ms) `record` is served as stale: `stale_after` past its services'
+/// production. `None` for a record without services, which has nothing to turn stale.
+pub fn stale_at_ms(job: &Job, record: &RunRecord) -> Option<i64> {
+    (!record.services.is_empty()).then(|| {
+        record
+            .produced_ms
+            .saturating_add(duration_ms(job.stale_after))
+    })
 }
 
 fn duration_ms(d: Duration) -> i64 {

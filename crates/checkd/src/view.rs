@@ -8,7 +8,7 @@ use checkd_checkmk::{
 };
 use checkd_model::placement::Decision;
 use checkd_model::plan::{Job, Plan};
-use checkd_model::serve::{format_time, serve, Here, Served};
+use checkd_model::serve::{format_time, serve, stale_at_ms, Here, Served};
 use checkd_model::{JobKey, Metric, RunRecord, State};
 use checkd_scheduler::{Board, Slot};
 
@@ -249,10 +249,7 @@ impl View {
                 text: String::new(),
             };
         };
-        let stale_after = i64::try_from(job.stale_after.as_millis()).unwrap_or(i64::MAX);
-        let stale_at_ms = record
-            .filter(|r| !r.services.is_empty())
-            .map_or(i64::MAX, |r| r.produced_ms.saturating_add(stale_after));
+        let stale_at_ms = record.and_then(|r| stale_at_ms(job, r)).unwrap_or(i64::MAX);
         let stale = now_ms > stale_at_ms;
         let served = serve(job, record, now_ms, self.here(job));
         let worst = served.iter().map(|s| s.state).max().unwrap_or(State::Ok);
