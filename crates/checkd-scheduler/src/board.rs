@@ -75,12 +75,7 @@ impl Board {
     }
 
     pub fn insert(&self, record: Arc<RunRecord>) {
-        if let Some(slot) = self.map().get(&record.key) {
-            slot.store(record);
-            return;
-        }
-        let key = record.key.clone();
-        self.slot(&key).store(record);
+        self.slot(&record.key).store(record);
     }
 
     /// Every record, for one consistent rendering.
