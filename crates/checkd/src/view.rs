@@ -1,7 +1,7 @@
 //! What checkd shows: the agent output and the JSON results, from the plan and the records.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError, Weak};
 
 use checkd_checkmk::{
     render_local_check, watchpost_line, AgentOutput, Cached, LocalCheck, WatchpostService,
@@ -28,8 +28,9 @@ pub struct View {
 /// The shown jobs in host order, resolved on one board.
 #[derive(Debug, Default)]
 struct Rendered {
-    /// The board the slots belong to (its address): another board resolves them anew.
-    board: usize,
+    /// The board the slots belong to: another board resolves them anew. Weak, so the view
+    /// does not keep a board alive, yet no other board can take its address meanwhile.
+    board: Weak<Board>,
     jobs: Vec<Shown>,
 }
 
@@ -133,7 +134,7 @@ impl View {
     /// Each job's lines are rendered once and reused by later scrapes while the job's record
     /// (the same `Arc` in its board slot) and its staleness stay the same, so a scrape mostly
     /// copies text.
-    pub fn agent_output(&self, board: &Board, status: &SelfStatus, now_ms: i64) -> String {
+    pub fn agent_output(&self, board: &Arc<Board>, status: &SelfStatus, now_ms: i64) -> String {
         let mut rendered = self.rendered(board);
         let mut bytes = 0;
         let mut worst = Vec::with_capacity(rendered.jobs.len());
@@ -163,7 +164,7 @@ impl View {
     /// own service under the name `""`, then one file per host.
     pub fn spool_files(
         &self,
-        board: &Board,
+        board: &Arc<Board>,
         status: &SelfStatus,
         now_ms: i64,
     ) -> Vec<(String, String)> {
@@ -188,11 +189,10 @@ impl View {
     }
 
     /// The rendered jobs, their slots resolved on `board` (once per board).
-    fn rendered(&self, board: &Board) -> std::sync::MutexGuard<'_, Rendered> {
+    fn rendered(&self, board: &Arc<Board>) -> std::sync::MutexGuard<'_, Rendered> {
         let mut rendered = self.rendered.lock().unwrap_or_else(PoisonError::into_inner);
-        let address = std::ptr::from_ref(board) as usize;
-        if rendered.board != address {
-            rendered.board = address;
+        if !std::ptr::eq(rendered.board.as_ptr(), Arc::as_ptr(board)) {
+            rendered.board = Arc::downgrade(board);
             rendered.jobs = self
                 .hosts
                 .iter()
@@ -421,7 +421,7 @@ mod tests {
     fn rendered_lines_do_not_keep_replaced_records_alive() {
         let job = checkd_model::testing::job("api", "prod");
         let view = View::new(Arc::new(checkd_model::testing::plan(vec![job.clone()])));
-        let board = Board::new();
+        let board = Arc::new(Board::new());
         let first = record(&job, "first", 1_000_000);
         let weak = Arc::downgrade(&first);
         board.insert(first);
@@ -438,7 +438,7 @@ mod tests {
     fn cached_lines_follow_new_records_and_staleness() {
         let job = checkd_model::testing::job("api", "prod");
         let view = View::new(Arc::new(checkd_model::testing::plan(vec![job.clone()])));
-        let board = Board::new();
+        let board = Arc::new(Board::new());
         let status = SelfStatus::default();
         assert_eq!(
             lines(&view.agent_output(&board, &status, 0)),

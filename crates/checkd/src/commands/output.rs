@@ -71,7 +71,7 @@ async fn fetch(url: &str, token: Option<&str>) -> Result<String, reqwest::Error>
 /// Renders what the persistent layers hold, as the daemon would serve it now.
 async fn from_store(plan: &Arc<Plan>, format: OutputFormat) -> anyhow::Result<String> {
     let opened = super::open_store(plan, true).await?;
-    let board = Board::new();
+    let board = Arc::new(Board::new());
     board.load(opened.store.as_ref(), plan).await;
     let clock = Clock::system();
     let view = View::new(Arc::clone(plan));
