@@ -5,9 +5,10 @@ use std::time::Duration;
 
 use checkd_model::plan::{CacheLayer, CacheSettings};
 
-use crate::config::relative_to;
-use crate::raw::{self, CacheLayerType as Kind};
-use crate::source::{join_index, join_key, SourceFile};
+use crate::keypath::{join_index, join_key};
+use crate::raw;
+use crate::source::SourceFile;
+use crate::values::relative_to;
 use crate::values::{duration, positive_duration, Cx};
 
 /// Where sled keeps results when the config does not say: systemd's `StateDirectory=checkd`.
@@ -67,48 +68,15 @@ fn layer(
     raw: &raw::CacheLayer,
     dir: &Path,
 ) -> Option<CacheLayer> {
-    // Keys of another kind are mistakes, not silently ignored settings.
-    let given: [(&str, bool, &[Kind]); 10] = [
-        ("max_entries", raw.max_entries.is_some(), &[Kind::Memory]),
-        ("max_bytes", raw.max_bytes.is_some(), &[Kind::Memory]),
-        ("url", raw.url.is_some(), &[Kind::Redis]),
-        ("infix", raw.infix.is_some(), &[Kind::Redis]),
-        ("use_redis_ttl", raw.use_redis_ttl.is_some(), &[Kind::Redis]),
-        (
-            "connect_timeout",
-            raw.connect_timeout.is_some(),
-            &[Kind::Redis],
-        ),
-        (
-            "command_timeout",
-            raw.command_timeout.is_some(),
-            &[Kind::Redis],
-        ),
-        ("cluster", raw.cluster.is_some(), &[Kind::Redis]),
-        ("path", raw.path.is_some(), &[Kind::Sled]),
-        (
-            "keep_after",
-            raw.keep_after.is_some(),
-            &[Kind::Redis, Kind::Sled],
-        ),
-    ];
-    let kind_name = kind_name(raw.kind);
-    for (key, present, kinds) in given {
-        if present && !kinds.contains(&raw.kind) {
-            cx.push(src.diag_key(
-                &join_key(path, key),
-                format!("`{key}` does not apply to a {kind_name} layer"),
-            ));
-        }
-    }
-    let keep_after = raw
-        .keep_after
-        .as_deref()
-        .and_then(|text| duration(cx, src, &join_key(path, "keep_after"), text))
-        .unwrap_or(DEFAULT_KEEP_AFTER);
-    match raw.kind {
-        Kind::Memory => {
-            let max_entries = raw.max_entries.unwrap_or(100_000);
+    let keep_after = |cx: &mut Cx<'_>, given: &Option<String>| {
+        given
+            .as_deref()
+            .and_then(|text| duration(cx, src, &join_key(path, "keep_after"), text))
+            .unwrap_or(DEFAULT_KEEP_AFTER)
+    };
+    match raw {
+        raw::CacheLayer::Memory(memory) => {
+            let max_entries = memory.max_entries.unwrap_or(100_000);
             if max_entries == 0 {
                 cx.push(src.diag(
                     &join_key(path, "max_entries"),
@@ -117,11 +85,12 @@ fn layer(
             }
             Some(CacheLayer::Memory {
                 max_entries: max_entries.max(1),
-                max_bytes: raw.max_bytes,
+                max_bytes: memory.max_bytes,
             })
         }
-        Kind::Redis => {
-            let Some(url) = raw.url.clone() else {
+        raw::CacheLayer::Redis(redis) => {
+            let keep_after = keep_after(cx, &redis.keep_after);
+            let Some(url) = redis.url.clone() else {
                 cx.push(src.diag(
                     path,
                     "a redis layer needs `url`, e.g. redis://127.0.0.1:6379",
@@ -134,7 +103,7 @@ fn layer(
                     "expected a redis:// or rediss:// URL",
                 ));
             }
-            let infix = raw.infix.clone().unwrap_or_else(|| "default".to_string());
+            let infix = redis.infix.clone().unwrap_or_else(|| "default".to_string());
             if infix.is_empty() || infix.contains(':') {
                 cx.push(src.diag(
                     &join_key(path, "infix"),
@@ -151,37 +120,30 @@ fn layer(
             Some(CacheLayer::Redis {
                 url,
                 infix,
-                use_redis_ttl: raw.use_redis_ttl.unwrap_or(true),
+                use_redis_ttl: redis.use_redis_ttl.unwrap_or(true),
                 keep_after,
                 connect_timeout: timeout(
                     cx,
                     "connect_timeout",
-                    &raw.connect_timeout,
+                    &redis.connect_timeout,
                     Duration::from_secs(1),
                 ),
                 command_timeout: timeout(
                     cx,
                     "command_timeout",
-                    &raw.command_timeout,
+                    &redis.command_timeout,
                     Duration::from_millis(200),
                 ),
-                cluster: raw.cluster.unwrap_or(false),
+                cluster: redis.cluster.unwrap_or(false),
             })
         }
-        Kind::Sled => {
-            let path = raw
+        raw::CacheLayer::Sled(sled) => {
+            let keep_after = keep_after(cx, &sled.keep_after);
+            let path = sled
                 .path
                 .as_deref()
                 .map_or_else(|| PathBuf::from(DEFAULT_SLED_PATH), |p| relative_to(dir, p));
             Some(CacheLayer::Sled { path, keep_after })
         }
-    }
-}
-
-fn kind_name(kind: Kind) -> &'static str {
-    match kind {
-        Kind::Memory => "memory",
-        Kind::Redis => "redis",
-        Kind::Sled => "sled",
     }
 }

@@ -9,9 +9,12 @@ use checkd_model::placement::{Elsewhere, Placement, RunFrom};
 use checkd_model::plan::{Evaluation, Foreach, HttpRequest, Job, Probe, Retry, Schedule};
 use checkd_model::JobKey;
 
-use crate::config::{headers, Config, Ds, Env};
+use crate::config::{headers, Config, Ds, DsKind, HttpDs};
+use crate::environment::Env;
+use crate::keypath::{join_index, join_key};
+use crate::probe::{ProbeTpl, Site};
 use crate::raw;
-use crate::source::{join_index, join_key, SourceFile};
+use crate::source::SourceFile;
 use crate::suggest::unknown;
 use crate::template::Template;
 use crate::values::{positive_duration, Cx, Tpl};
@@ -26,11 +29,9 @@ pub(crate) struct Resolved {
 }
 
 /// The environment-independent parts of what a check's runs do.
-pub(crate) enum ProbeTpl {
+pub(crate) enum RunTpl {
     Http(Request),
-    Tcp(crate::probe::TcpTpl),
-    Tls(crate::probe::TlsTpl),
-    Command(crate::probe::CommandTpl),
+    Probe(ProbeTpl),
 }
 
 /// The environment-independent parts of a check's request.
@@ -78,12 +79,12 @@ pub(crate) fn resolve(
     };
     let stale_after = crate::schedule::stale_after(cx, src, path, raw, schedule.as_ref());
     let retry = retry(cx, src, path, raw, schedule.as_ref());
-    let probe = match datasource.map(|ds| ds.kind) {
-        Some(raw::DatasourceType::Http) => {
-            crate::probe::refuse_blocks(cx, src, path, raw, raw::DatasourceType::Http);
-            request(cx, src, path, raw, datasource).map(ProbeTpl::Http)
+    let probe = match datasource.map(|ds| &ds.kind) {
+        Some(DsKind::Http(http)) => {
+            crate::probe::refuse_blocks(cx, src, path, raw, "http");
+            request(cx, src, path, raw, http).map(RunTpl::Http)
         }
-        Some(kind) => crate::probe::template(cx, src, path, raw, kind),
+        Some(kind) => crate::probe::template(cx, src, path, raw, kind).map(RunTpl::Probe),
         None => None,
     };
     let labels = labels(cx, src, &key("labels"), &raw.labels);
@@ -168,7 +169,7 @@ fn request(
     src: &SourceFile,
     path: &str,
     raw: &raw::Check,
-    ds: Option<&Ds>,
+    ds: &HttpDs,
 ) -> Option<Request> {
     let request = match &raw.request {
         Some(unit) => unit.ok()?,
@@ -201,15 +202,13 @@ fn request(
         .url
         .as_ref()
         .map(|text| Tpl::new(cx, src, key("url"), text));
-    if let (Some(_), Some(ds)) = (&path_tpl, ds) {
-        if ds.base_url.is_none() {
-            let message = format!(
-                "datasource {:?} has no `base_url` to append the path to; give `url` instead",
-                raw.datasource
-            );
-            cx.push(src.diag(&key("path"), message));
-            return None;
-        }
+    if path_tpl.is_some() && ds.base_url.is_none() {
+        let message = format!(
+            "datasource {:?} has no `base_url` to append the path to; give `url` instead",
+            raw.datasource
+        );
+        cx.push(src.diag(&key("path"), message));
+        return None;
     }
     let headers = headers(cx, src, &key("headers"), &request.headers);
     let body = request
@@ -244,14 +243,14 @@ fn labels(
 
 /// Everything about a check that a job needs, resolved or still templated.
 pub(crate) struct Parts<'a> {
-    pub src: &'a SourceFile,
-    pub config_src: &'a SourceFile,
+    pub src: &'a SourceFile<'a>,
+    pub config_src: &'a SourceFile<'a>,
     pub id: &'a str,
     pub name: &'a Tpl,
     pub ds_name: &'a str,
     pub ds: &'a Ds,
     pub labels: &'a [(String, Tpl)],
-    pub probe: &'a ProbeTpl,
+    pub probe: &'a RunTpl,
     pub suffix: Option<&'a Tpl>,
     pub evaluation: &'a Arc<Evaluation>,
     pub schedule: &'a Schedule,
@@ -307,8 +306,16 @@ fn job(cx: &mut Cx<'_>, p: &Parts<'_>, env: &Env) -> Option<Job> {
         }
     }
     let probe = match p.probe {
-        ProbeTpl::Http(request) => http_probe(cx, p, request, env),
-        other => crate::probe::resolve(cx, p, other, env),
+        RunTpl::Http(request) => http_probe(cx, p, request, env),
+        RunTpl::Probe(probe) => {
+            let site = Site {
+                src: p.src,
+                config_src: p.config_src,
+                ds: p.ds,
+                timeout: p.timeout,
+            };
+            crate::probe::resolve(cx, &site, probe, env)
+        }
     };
     let evaluation = match (&p.evaluation.foreach, &suffix) {
         (Some(foreach), Some(Some(suffix))) => {
@@ -364,12 +371,15 @@ fn job(cx: &mut Cx<'_>, p: &Parts<'_>, env: &Env) -> Option<Job> {
 
 /// The HTTP request of one job: URL, the datasource's and the check's headers, body.
 fn http_probe(cx: &mut Cx<'_>, p: &Parts<'_>, request: &Request, env: &Env) -> Option<Probe> {
+    let DsKind::Http(http) = &p.ds.kind else {
+        return None;
+    };
     let scope = env.scope(cx.env, false);
     let (src, config_src) = (p.src, p.config_src);
-    let url = url(cx, p, request, env)?;
+    let url = url(cx, p, http, request, env)?;
     let mut headers: Vec<(String, String)> = Vec::new();
     let mut headers_ok = true;
-    for (source, list) in [(config_src, &p.ds.headers), (src, &request.headers)] {
+    for (source, list) in [(config_src, &http.headers), (src, &request.headers)] {
         for (name, tpl) in list {
             match tpl.resolve(cx, source, &scope) {
                 Some(value) if value.chars().any(|c| c.is_control() && c != '\t') => {
@@ -391,7 +401,7 @@ fn http_probe(cx: &mut Cx<'_>, p: &Parts<'_>, request: &Request, env: &Env) -> O
         Some(tpl) => Some(tpl.resolve(cx, src, &scope)?),
         None => None,
     };
-    let oauth2 = match &p.ds.oauth2 {
+    let oauth2 = match &http.oauth2 {
         Some(client) => Some(client.for_env(cx, config_src, env)?),
         None => None,
     };
@@ -408,9 +418,15 @@ fn http_probe(cx: &mut Cx<'_>, p: &Parts<'_>, request: &Request, env: &Env) -> O
 }
 
 /// `base_url` (without its trailing `/`) + `path`, or the check's own `url`; http(s) only.
-fn url(cx: &mut Cx<'_>, p: &Parts<'_>, request: &Request, env: &Env) -> Option<String> {
+fn url(
+    cx: &mut Cx<'_>,
+    p: &Parts<'_>,
+    http: &HttpDs,
+    request: &Request,
+    env: &Env,
+) -> Option<String> {
     let scope = env.scope(cx.env, false);
-    let (url, at, shown_src) = match (&request.url, &request.path, &p.ds.base_url) {
+    let (url, at, shown_src) = match (&request.url, &request.path, &http.base_url) {
         (Some(tpl), _, _) => (tpl.resolve(cx, p.src, &scope)?, &tpl.path, p.src),
         (None, Some(path), Some(base)) => {
             let base_value = base.resolve(cx, p.config_src, &scope);

@@ -12,11 +12,14 @@ use checkd_model::plan::{
 
 use checkd_model::placement::RunFrom;
 
-use crate::oauth::{self, OAuth2Tpl};
+use crate::environment::Env;
+use crate::keypath::{join_index, join_key};
+use crate::oauth::OAuth2Tpl;
 use crate::raw::{self, Unit};
-use crate::source::{join_index, join_key, SourceFile};
-use crate::template::{is_name, Scope, Value};
-use crate::values::{finite, is_header_name, is_plain_name, positive_duration, Cx, Tpl};
+use crate::source::SourceFile;
+use crate::values::{
+    finite, is_header_name, is_plain_name, positive_duration, relative_to, Cx, Tpl,
+};
 
 const DEFAULT_LISTEN: &str = "127.0.0.1:6559";
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -40,44 +43,54 @@ pub(crate) struct Config {
     pub check_dirs: Vec<(PathBuf, PathBuf, String)>,
 }
 
-/// A usable environment. `None` in [`Config::environments`] means it failed (already reported).
+/// A usable datasource, with the per-environment parts still as templates.
 #[derive(Debug)]
-pub(crate) struct Env {
-    pub name: String,
-    pub variables: BTreeMap<String, Value>,
-    /// `None` when the host template failed (already reported).
-    pub host: Option<String>,
+pub(crate) struct Ds {
+    pub kind: DsKind,
+    pub timeout: Option<Duration>,
+    pub max_concurrency: usize,
+    pub run_from: Vec<RunFrom>,
 }
 
-impl Env {
-    pub fn scope<'a>(
-        &'a self,
-        env: &'a dyn Fn(&str) -> Option<String>,
-        runtime: bool,
-    ) -> Scope<'a> {
-        Scope {
-            environment: &self.name,
-            variables: Some(&self.variables),
-            env,
-            runtime,
+/// What each kind of datasource needs besides the common settings.
+#[derive(Debug)]
+pub(crate) enum DsKind {
+    Http(Box<HttpDs>),
+    /// `None` when its target failed (already reported); its checks are still checked.
+    Tcp(Option<Target>),
+    Tls(TlsDs),
+    Command,
+}
+
+impl DsKind {
+    /// The kind as `type` spells it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            DsKind::Http(_) => "http",
+            DsKind::Tcp(_) => "tcp",
+            DsKind::Tls(_) => "tls",
+            DsKind::Command => "command",
         }
     }
 }
 
-/// A usable datasource: client settings plus the per-environment parts still as templates.
+/// An `http` datasource: its client, and what its checks' requests start from.
 #[derive(Debug)]
-pub(crate) struct Ds {
-    pub kind: raw::DatasourceType,
-    /// The client settings; only an `http` datasource uses them.
-    pub http: HttpDatasource,
-    /// Where `tcp` and `tls` datasources connect to.
-    pub target: Option<Target>,
-    pub timeout: Option<Duration>,
+pub(crate) struct HttpDs {
+    pub client: HttpDatasource,
     pub base_url: Option<Tpl>,
     pub headers: Vec<(String, Tpl)>,
     /// `auth: {type: oauth2}`: resolved per environment by the checks that use it.
     pub oauth2: Option<OAuth2Tpl>,
-    pub run_from: Vec<RunFrom>,
+}
+
+/// A `tls` datasource.
+#[derive(Debug)]
+pub(crate) struct TlsDs {
+    /// `None` when it failed (already reported).
+    pub target: Option<Target>,
+    pub verify_chain: bool,
+    pub ca_file: Option<PathBuf>,
 }
 
 /// Where a `tcp` or `tls` datasource connects, with the per-environment parts as templates.
@@ -88,29 +101,6 @@ pub(crate) struct Target {
     pub server_name: Option<Tpl>,
 }
 
-/// Keys of the datasource mapping that only some kinds take.
-const KIND_KEYS: &[(&str, &[raw::DatasourceType])] = {
-    use raw::DatasourceType::{Http, Tcp, Tls};
-    &[
-        ("base_url", &[Http]),
-        ("auth", &[Http]),
-        ("headers", &[Http]),
-        ("max_redirects", &[Http]),
-        ("max_body_bytes", &[Http]),
-        ("response_cache_for", &[Http]),
-        ("tls_verify", &[Http, Tls]),
-        ("ca_file", &[Http, Tls]),
-        ("host", &[Tcp, Tls]),
-        ("port", &[Tcp, Tls]),
-        ("server_name", &[Tls]),
-    ]
-};
-
-/// Paths in the config are relative to its directory.
-pub(crate) fn relative_to(dir: &Path, path: &str) -> PathBuf {
-    dir.join(path)
-}
-
 pub(crate) fn resolve(
     cx: &mut Cx<'_>,
     src: &SourceFile,
@@ -118,7 +108,7 @@ pub(crate) fn resolve(
     override_env: Option<&str>,
     dir: &Path,
 ) -> Config {
-    let environments = environments(cx, src, raw);
+    let environments = crate::environment::environments(cx, src, raw);
     // The execution environment names where this instance runs. It need not be a target
     // environment: a monitoring network that probes prod and staging is a place of its own.
     let execution_environment = match (override_env, &raw.execution_environment) {
@@ -192,87 +182,6 @@ pub(crate) fn resolve(
     }
 }
 
-fn environments(
-    cx: &mut Cx<'_>,
-    src: &SourceFile,
-    raw: &raw::ConfigFile,
-) -> BTreeMap<String, Option<Env>> {
-    let Some(map) = &raw.environments else {
-        let message = "missing required key `environments`: define at least one target environment";
-        cx.push(src.diag("", message));
-        return BTreeMap::new();
-    };
-    if map.is_empty() {
-        cx.push(src.diag("environments", "define at least one environment"));
-    }
-    let mut out = BTreeMap::new();
-    for (name, unit) in map {
-        let path = join_key("environments", name);
-        if !is_plain_name(name) {
-            let message =
-                format!("invalid environment name {name:?}: use letters, digits, `_`, `-` and `.`");
-            cx.push(src.diag_key(&path, message));
-        }
-        let env = unit.ok().map(|env| environment(cx, src, &path, name, env));
-        out.insert(name.clone(), env);
-    }
-    out
-}
-
-fn environment(
-    cx: &mut Cx<'_>,
-    src: &SourceFile,
-    path: &str,
-    name: &str,
-    raw: &raw::Environment,
-) -> Env {
-    let lookup = cx.env;
-    let mut variables = BTreeMap::new();
-    for (var, text) in &raw.variables {
-        let var_path = join_key(&join_key(path, "variables"), var);
-        let valid = is_name(var) && var != "item" && var != "index";
-        if var == "environment" {
-            let message =
-                "`environment` is built in (the environment's name) and cannot be redefined";
-            cx.push(src.diag_key(&var_path, message));
-        } else if !valid {
-            let message = format!("invalid variable name {var:?}: use letters, digits and _, not starting with a digit");
-            cx.push(src.diag_key(&var_path, message));
-        }
-        let scope = Scope {
-            environment: name,
-            variables: None,
-            env: lookup,
-            runtime: false,
-        };
-        let value = Tpl::new(cx, src, var_path, text)
-            .resolve(cx, src, &scope)
-            .map_or(Value::Broken, Value::Ok);
-        variables.insert(var.clone(), value);
-    }
-    let mut env = Env {
-        name: name.to_string(),
-        variables,
-        host: None,
-    };
-    let host_path = join_key(path, "host");
-    let scope = env.scope(lookup, false);
-    let host = Tpl::new(cx, src, host_path.clone(), &raw.host).resolve(cx, src, &scope);
-    env.host = host.filter(|host| match checkd_checkmk::validate_host_name(host) {
-        Ok(()) => true,
-        Err(err) => {
-            let message = if *host == raw.host {
-                err
-            } else {
-                format!("{err} (resolved to {host:?})")
-            };
-            cx.push(src.diag(&host_path, message));
-            false
-        }
-    });
-    env
-}
-
 fn datasource(
     cx: &mut Cx<'_>,
     src: &SourceFile,
@@ -286,31 +195,68 @@ fn datasource(
             format!("invalid datasource name {name:?}: use letters, digits, `_`, `-` and `.`");
         cx.push(src.diag_key(path, message));
     }
-    for (key, kinds) in KIND_KEYS {
-        let at = join_key(path, key);
-        if !kinds.contains(&raw.kind) && src.has_value(&at) {
-            let message = format!(
-                "`{key}` does not apply to a datasource of type {}",
-                raw.kind
-            );
-            cx.push(src.diag_key(&at, message));
-        }
-    }
-    let target = target(cx, src, path, raw);
-    let timeout = match &raw.timeout {
+    let (timeout, max_concurrency, reachable_from) = raw.common();
+    let timeout = match timeout {
         Some(text) => positive_duration(cx, src, &join_key(path, "timeout"), text),
         None => Some(DEFAULT_TIMEOUT),
     };
-    let ca_file = raw.ca_file.as_deref().map(|file| relative_to(dir, file));
-    if let Some(file) = &ca_file {
-        if !file.is_file() {
-            let message = format!(
-                "the CA file {} does not exist or is not a file",
-                file.display()
-            );
-            cx.push(src.diag(&join_key(path, "ca_file"), message));
+    let max_concurrency = at_least_one(
+        cx,
+        src,
+        &join_key(path, "max_concurrency"),
+        max_concurrency,
+        8,
+    );
+    let kind = match raw {
+        raw::Datasource::Http(http) => DsKind::Http(Box::new(http_datasource(
+            cx,
+            src,
+            path,
+            name,
+            http,
+            max_concurrency,
+            dir,
+        )?)),
+        raw::Datasource::Tcp(tcp) => {
+            DsKind::Tcp(target(cx, src, path, "tcp", &tcp.host, tcp.port, None))
         }
-    }
+        raw::Datasource::Tls(tls) => {
+            let ca_file = ca_file(cx, src, path, tls.ca_file.as_deref(), dir);
+            let target = target(
+                cx,
+                src,
+                path,
+                "tls",
+                &tls.host,
+                tls.port.or(Some(443)),
+                tls.server_name.as_ref(),
+            );
+            DsKind::Tls(TlsDs {
+                target,
+                verify_chain: tls.tls_verify.unwrap_or(true),
+                ca_file,
+            })
+        }
+        raw::Datasource::Command(_) => DsKind::Command,
+    };
+    Some(Ds {
+        kind,
+        timeout,
+        max_concurrency,
+        run_from: run_from(reachable_from),
+    })
+}
+
+fn http_datasource(
+    cx: &mut Cx<'_>,
+    src: &SourceFile,
+    path: &str,
+    name: &str,
+    raw: &raw::HttpDatasource,
+    max_concurrency: usize,
+    dir: &Path,
+) -> Option<HttpDs> {
+    let ca_file = ca_file(cx, src, path, raw.ca_file.as_deref(), dir);
     let base_url = raw
         .base_url
         .as_ref()
@@ -323,29 +269,20 @@ fn datasource(
             "expected at least 1 byte, found 0",
         ));
     }
-    let credentials = raw
-        .auth
-        .as_ref()
-        .filter(|_| raw.kind == raw::DatasourceType::Http)
-        .and_then(|auth| credentials(cx, src, &join_key(path, "auth"), auth, dir));
-    let (auth, oauth2) = match credentials {
-        Some(Credentials::Header(auth)) => (Some(auth), None),
-        Some(Credentials::OAuth2(client)) => (None, Some(*client)),
+    let (auth, oauth2) = match &raw.auth {
         None => (None, None),
+        Some(auth) => match credentials(cx, src, &join_key(path, "auth"), auth, dir)? {
+            Credentials::Header(auth) => (Some(auth), None),
+            Credentials::OAuth2(client) => (None, Some(*client)),
+        },
     };
-    let http = HttpDatasource {
+    let client = HttpDatasource {
         name: name.to_string(),
         tls_verify: raw.tls_verify.unwrap_or(true),
         ca_file,
         max_redirects: raw.max_redirects.unwrap_or(5),
         max_body_bytes,
-        max_concurrency: at_least_one(
-            cx,
-            src,
-            &join_key(path, "max_concurrency"),
-            raw.max_concurrency,
-            8,
-        ),
+        max_concurrency,
         response_cache_for: raw
             .response_cache_for
             .as_deref()
@@ -355,16 +292,31 @@ fn datasource(
             .unwrap_or(Duration::ZERO),
         auth,
     };
-    Some(Ds {
-        kind: raw.kind,
-        http,
-        target,
-        timeout,
+    Some(HttpDs {
+        client,
         base_url,
         headers,
         oauth2,
-        run_from: run_from(raw.run_from.as_deref()),
     })
+}
+
+/// `ca_file`, relative to the config's directory; it must exist.
+fn ca_file(
+    cx: &mut Cx<'_>,
+    src: &SourceFile,
+    path: &str,
+    given: Option<&str>,
+    dir: &Path,
+) -> Option<PathBuf> {
+    let file = relative_to(dir, given?);
+    if !file.is_file() {
+        let message = format!(
+            "the CA file {} does not exist or is not a file",
+            file.display()
+        );
+        cx.push(src.diag(&join_key(path, "ca_file"), message));
+    }
+    Some(file)
 }
 
 /// How an `http` datasource authenticates.
@@ -382,42 +334,37 @@ fn credentials(
     raw: &raw::Auth,
     dir: &Path,
 ) -> Option<Credentials> {
-    let given = |key: &str| src.has_value(&join_key(path, key));
-    let (kind, needs): (&str, &[&str]) = match raw.kind {
-        raw::AuthType::Basic => ("basic", &["username", "password"]),
-        raw::AuthType::Bearer => ("bearer", &["token"]),
-        raw::AuthType::Oauth2 => ("oauth2", &["token_url", "client_id", "client_secret"]),
-    };
-    let takes = |key: &&str| match raw.kind {
-        raw::AuthType::Oauth2 => oauth::KEYS.contains(key),
-        _ => needs.contains(key),
-    };
-    let refused = ["username", "password", "token"]
-        .iter()
-        .chain(oauth::KEYS)
-        .filter(|key| !takes(key));
-    let mut ok = true;
-    for key in refused.filter(|key| given(key)) {
-        let message = format!("`{key}` does not apply to {kind} auth");
-        cx.push(src.diag_key(&join_key(path, key), message));
-        ok = false;
-    }
-    for key in needs.iter().filter(|key| !given(key)) {
-        cx.push(src.diag(path, format!("{kind} auth needs `{key}`")));
-        ok = false;
-    }
-    let secret = |cx: &mut Cx<'_>, key: &str, secret: &Option<raw::SecretRef>| {
-        let secret = secret.as_ref()?;
-        crate::secret::resolve(cx, src, &join_key(path, key), secret, dir)
-    };
-    let auth = match raw.kind {
-        raw::AuthType::Oauth2 => {
-            let client = OAuth2Tpl::new(cx, src, path, raw, dir)?;
-            return ok.then_some(Credentials::OAuth2(Box::new(client)));
+    let kind = raw.kind();
+    let missing = |cx: &mut Cx<'_>, key: &str, given: bool| {
+        if !given {
+            cx.push(src.diag(path, format!("{kind} auth needs `{key}`")));
         }
-        raw::AuthType::Basic => {
-            let password = secret(cx, "password", &raw.password);
-            let username = raw.username.clone()?;
+        given
+    };
+    let secret = |cx: &mut Cx<'_>, key: &str, secret: &Option<raw::SecretRef>| {
+        crate::secret::resolve(cx, src, &join_key(path, key), secret.as_ref()?, dir)
+    };
+    match raw {
+        raw::Auth::Oauth2(oauth2) => {
+            let given = [
+                missing(cx, "token_url", oauth2.token_url.is_some()),
+                missing(cx, "client_id", oauth2.client_id.is_some()),
+                missing(cx, "client_secret", oauth2.client_secret.is_some()),
+            ];
+            let client = OAuth2Tpl::new(cx, src, path, oauth2, dir)?;
+            given
+                .iter()
+                .all(|g| *g)
+                .then(|| Credentials::OAuth2(Box::new(client)))
+        }
+        raw::Auth::Basic(basic) => {
+            let has_username = missing(cx, "username", basic.username.is_some());
+            let has_password = missing(cx, "password", basic.password.is_some());
+            let password = secret(cx, "password", &basic.password);
+            if !(has_username && has_password) {
+                return None;
+            }
+            let username = basic.username.clone()?;
             if username.contains(':') || username.chars().any(char::is_control) {
                 let at = join_key(path, "username");
                 cx.push(src.diag(
@@ -426,32 +373,39 @@ fn credentials(
                 ));
                 return None;
             }
-            HttpAuth::Basic {
+            Some(Credentials::Header(HttpAuth::Basic {
                 username,
                 password: password?,
-            }
+            }))
         }
-        raw::AuthType::Bearer => HttpAuth::Bearer {
-            token: secret(cx, "token", &raw.token)?,
-        },
-    };
-    ok.then_some(Credentials::Header(auth))
+        raw::Auth::Bearer(bearer) => {
+            if !missing(cx, "token", bearer.token.is_some()) {
+                return None;
+            }
+            Some(Credentials::Header(HttpAuth::Bearer {
+                token: secret(cx, "token", &bearer.token)?,
+            }))
+        }
+    }
 }
 
 /// `host`, `port` and `server_name` of a `tcp` or `tls` datasource.
-fn target(cx: &mut Cx<'_>, src: &SourceFile, path: &str, raw: &raw::Datasource) -> Option<Target> {
-    let default_port = match raw.kind {
-        raw::DatasourceType::Tcp => None,
-        raw::DatasourceType::Tls => Some(443),
-        raw::DatasourceType::Http | raw::DatasourceType::Command => return None,
-    };
-    let Some(host) = &raw.host else {
-        let message = format!("a {} datasource needs `host`: where to connect", raw.kind);
+fn target(
+    cx: &mut Cx<'_>,
+    src: &SourceFile,
+    path: &str,
+    kind: &str,
+    host: &Option<String>,
+    port: Option<u16>,
+    server_name: Option<&String>,
+) -> Option<Target> {
+    let Some(host) = host else {
+        let message = format!("a {kind} datasource needs `host`: where to connect");
         cx.push(src.diag(path, message));
         return None;
     };
     let host = Tpl::new(cx, src, join_key(path, "host"), host);
-    let port = match raw.port.or(default_port) {
+    let port = match port {
         Some(0) => {
             cx.push(src.diag(
                 &join_key(path, "port"),
@@ -461,14 +415,12 @@ fn target(cx: &mut Cx<'_>, src: &SourceFile, path: &str, raw: &raw::Datasource) 
         }
         Some(port) => port,
         None => {
-            cx.push(src.diag(path, "a tcp datasource needs `port`"));
+            cx.push(src.diag(path, format!("a {kind} datasource needs `port`")));
             return None;
         }
     };
-    let server_name = raw
-        .server_name
-        .as_ref()
-        .map(|text| Tpl::new(cx, src, join_key(path, "server_name"), text));
+    let server_name =
+        server_name.map(|text| Tpl::new(cx, src, join_key(path, "server_name"), text));
     Some(Target {
         host,
         port,

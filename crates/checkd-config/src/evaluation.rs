@@ -7,8 +7,9 @@ use checkd_model::plan::{
 };
 use checkd_model::{Levels, State};
 
+use crate::keypath::{join_index, join_key};
 use crate::raw;
-use crate::source::{join_index, join_key, SourceFile};
+use crate::source::SourceFile;
 use crate::values::{duration, exactly_one, finite, levels, Cx, Tpl};
 
 fn state(raw: Option<raw::FailState>) -> State {

@@ -11,12 +11,14 @@
 mod cache;
 mod check;
 mod config;
+mod de;
 mod diagnostics;
+mod environment;
 mod evaluation;
+mod keypath;
 mod load;
 mod messages;
 mod oauth;
-mod positions;
 mod probe;
 mod raw;
 mod schedule;
@@ -25,6 +27,7 @@ mod source;
 mod stage1;
 mod suggest;
 mod template;
+mod tree;
 mod values;
 
 use std::fmt;
@@ -37,7 +40,7 @@ pub struct LoadOptions<'a> {
     /// Overrides `execution_environment` (the daemon passes CHECKD_ENVIRONMENT).
     pub execution_environment: Option<String>,
     /// Looks up process environment variables for `${env:NAME}`; tests inject a map.
-    pub env: &'a dyn Fn(&str) -> Option<String>,
+    pub env: &'a (dyn Fn(&str) -> Option<String> + Sync),
 }
 
 impl fmt::Debug for LoadOptions<'_> {

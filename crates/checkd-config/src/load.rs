@@ -4,14 +4,16 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use checkd_model::plan::{Datasource, Plan, ProbeDatasource};
+use checkd_model::plan::{Datasource, Job, Plan, ProbeDatasource};
 
-use crate::config::{self, Config};
+use crate::config::{self, Config, DsKind};
 use crate::diagnostics::{Diagnostic, Diagnostics};
+use crate::keypath::{join_index, join_key};
 use crate::messages::lower_first;
 use crate::raw;
-use crate::source::{join_index, join_key, SourceFile};
+use crate::source::SourceFile;
 use crate::stage1;
+use crate::tree::Pos;
 use crate::values::Cx;
 use crate::LoadOptions;
 
@@ -30,7 +32,8 @@ pub(crate) fn load(config_path: &Path, options: &LoadOptions<'_>) -> Result<Plan
 
 /// `None` only after at least one diagnostic.
 fn build(cx: &mut Cx<'_>, config_path: &Path, options: &LoadOptions<'_>) -> Option<Plan> {
-    let config_src = read(cx, config_path.to_path_buf(), config_path)?;
+    let config_text = read(cx, config_path, config_path)?;
+    let config_src = SourceFile::new(config_path.to_path_buf(), &config_text);
     let raw: raw::ConfigFile = stage1::parse(&config_src, &mut cx.diags)?;
     let dir = config_path.parent().unwrap_or(Path::new(""));
     let config = config::resolve(
@@ -40,43 +43,37 @@ fn build(cx: &mut Cx<'_>, config_path: &Path, options: &LoadOptions<'_>) -> Opti
         options.execution_environment.as_deref(),
         dir,
     );
-
-    let mut sources = Vec::new();
-    for (shown, real) in check_files(cx, &config_src, &config) {
-        sources.extend(read(cx, shown, &real));
-    }
-    let mut files = Vec::new();
-    for (src, file, diags) in parse_all(sources) {
-        cx.diags.extend(diags);
-        files.extend(file.map(|file| (src, file)));
-    }
+    let files = check_files(cx, &config_src, &config);
+    let checked = check_all(cx, &config, &config_src, files);
 
     let mut jobs = Vec::new();
-    // Where each id and service was first defined (file, key path), as a place only when a
-    // duplicate needs it: places need the files' positions, which a healthy load never reads.
-    let mut ids: HashMap<String, (usize, String)> = HashMap::new();
-    let mut services: HashMap<(String, String), (usize, String)> = HashMap::new();
-    let place = |(file, path): &(usize, String)| files[*file].0.place(path);
-    for (index, (src, file)) in files.iter().enumerate() {
-        for (i, unit) in file.checks.iter().enumerate() {
-            let Some(check) = unit.ok() else { continue };
-            let path = join_index("checks", i);
-            let resolved = crate::check::resolve(cx, &config, &config_src, src, &path, check);
-            match ids.get(&resolved.id) {
+    // Where each id and service was first defined, as `file:line`.
+    let mut ids: HashMap<String, String> = HashMap::new();
+    let mut services: HashMap<(String, String), String> = HashMap::new();
+    for file in checked {
+        cx.diags.extend(file.diags);
+        let place = |at: &Place| format!("{}:{}", file.shown.display(), at.pos.line);
+        let diag = |at: &Place, message: String| Diagnostic {
+            file: file.shown.clone(),
+            line: at.pos.line,
+            column: at.pos.column,
+            path: at.path.clone(),
+            message,
+        };
+        for check in file.checks {
+            match ids.get(&check.id) {
                 Some(first) => {
                     let message = format!(
-                        "duplicate check id {:?}, first defined at {}",
-                        resolved.id,
-                        place(first)
+                        "duplicate check id {:?}, first defined at {first}",
+                        check.id
                     );
-                    cx.push(src.diag(&resolved.id_path, message));
+                    cx.push(diag(&check.id_at, message));
                 }
                 None => {
-                    ids.insert(resolved.id.clone(), (index, resolved.id_path.clone()));
+                    ids.insert(check.id.clone(), place(&check.id_at));
                 }
             }
-            let name_path = join_key(&path, "name");
-            for job in resolved.jobs {
+            for job in check.jobs {
                 let suffix = job
                     .evaluation
                     .foreach
@@ -87,14 +84,13 @@ fn build(cx: &mut Cx<'_>, config_path: &Path, options: &LoadOptions<'_>) -> Opti
                 match services.get(&(job.host.clone(), service.clone())) {
                     Some(first) => {
                         let message = format!(
-                            "service {service:?} on host {} is already defined at {}",
-                            job.host,
-                            place(first)
+                            "service {service:?} on host {} is already defined at {first}",
+                            job.host
                         );
-                        cx.push(src.diag(&name_path, message));
+                        cx.push(diag(&check.name_at, message));
                     }
                     None => {
-                        services.insert((job.host.clone(), service), (index, name_path.clone()));
+                        services.insert((job.host.clone(), service), place(&check.name_at));
                     }
                 }
                 jobs.push(job);
@@ -117,10 +113,10 @@ fn build(cx: &mut Cx<'_>, config_path: &Path, options: &LoadOptions<'_>) -> Opti
         .filter_map(|(name, ds)| {
             ds.map(|ds| {
                 let datasource = match ds.kind {
-                    raw::DatasourceType::Http => Datasource::Http(ds.http),
+                    DsKind::Http(http) => Datasource::Http(http.client),
                     _ => Datasource::Probe(ProbeDatasource {
-                        name: ds.http.name,
-                        max_concurrency: ds.http.max_concurrency,
+                        name: name.clone(),
+                        max_concurrency: ds.max_concurrency,
                     }),
                 };
                 (name, datasource)
@@ -145,36 +141,106 @@ fn build(cx: &mut Cx<'_>, config_path: &Path, options: &LoadOptions<'_>) -> Opti
     })
 }
 
-/// Stage 1 of every check file, on every core: parsing YAML is most of a load, and files are
-/// independent. Results come back in file order, each with its own diagnostics.
-fn parse_all(
-    sources: Vec<SourceFile>,
-) -> Vec<(SourceFile, Option<raw::CheckFile>, Vec<Diagnostic>)> {
-    let parse = |src: SourceFile| {
-        let mut diags = Vec::new();
-        let file = stage1::parse::<raw::CheckFile>(&src, &mut diags);
-        (src, file, diags)
+/// A place in a check file, kept for the checks that span files.
+struct Place {
+    path: String,
+    pos: Pos,
+}
+
+/// One check of a file, resolved, with what the checks across files need.
+struct Checked {
+    id: String,
+    id_at: Place,
+    name_at: Place,
+    jobs: Vec<Job>,
+}
+
+/// One check file after both stages; its tree is gone.
+struct CheckedFile {
+    shown: PathBuf,
+    diags: Vec<Diagnostic>,
+    checks: Vec<Checked>,
+}
+
+/// Both stages of one check file: read, parse once, deserialize, resolve every check.
+fn check_file(
+    cx: &mut Cx<'_>,
+    config: &Config,
+    config_src: &SourceFile<'_>,
+    shown: PathBuf,
+    real: &Path,
+) -> Vec<Checked> {
+    let Some(text) = read(cx, &shown, real) else {
+        return Vec::new();
+    };
+    let src = SourceFile::new(shown, &text);
+    let Some(file) = stage1::parse::<raw::CheckFile>(&src, &mut cx.diags) else {
+        return Vec::new();
+    };
+    let mut checked = Vec::with_capacity(file.checks.len());
+    for (i, unit) in file.checks.iter().enumerate() {
+        let Some(check) = unit.ok() else { continue };
+        let path = join_index("checks", i);
+        let resolved = crate::check::resolve(cx, config, config_src, &src, &path, check);
+        let name_path = join_key(&path, "name");
+        checked.push(Checked {
+            id_at: Place {
+                pos: src.pos(&resolved.id_path),
+                path: resolved.id_path,
+            },
+            name_at: Place {
+                pos: src.pos(&name_path),
+                path: name_path,
+            },
+            id: resolved.id,
+            jobs: resolved.jobs,
+        });
+    }
+    checked
+}
+
+/// Both stages of every check file, on every core: files are independent, and one file's
+/// tree lives only while its file is resolved. Results come back in file order.
+fn check_all(
+    cx: &Cx<'_>,
+    config: &Config,
+    config_src: &SourceFile<'_>,
+    files: Vec<(PathBuf, PathBuf)>,
+) -> Vec<CheckedFile> {
+    let (env, now) = (cx.env, cx.now);
+    let one = |(shown, real): (PathBuf, PathBuf)| {
+        let mut cx = Cx {
+            diags: Vec::new(),
+            env,
+            now,
+        };
+        let checks = check_file(&mut cx, config, config_src, shown.clone(), &real);
+        CheckedFile {
+            shown,
+            diags: cx.diags,
+            checks,
+        }
     };
     let workers = std::thread::available_parallelism()
         .map_or(1, std::num::NonZeroUsize::get)
-        .min(sources.len());
+        .min(files.len());
     if workers <= 1 {
-        return sources.into_iter().map(parse).collect();
+        return files.into_iter().map(one).collect();
     }
-    let queue = std::sync::Mutex::new(sources.into_iter().enumerate());
+    let queue = std::sync::Mutex::new(files.into_iter().enumerate());
     let next = || {
         queue
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .next()
     };
-    let mut done: Vec<(usize, _)> = std::thread::scope(|scope| {
+    let mut done: Vec<(usize, CheckedFile)> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..workers)
             .map(|_| {
                 scope.spawn(|| {
                     let mut out = Vec::new();
-                    while let Some((index, src)) = next() {
-                        out.push((index, parse(src)));
+                    while let Some((index, file)) = next() {
+                        out.push((index, one(file)));
                     }
                     out
                 })
@@ -187,7 +253,7 @@ fn parse_all(
             .collect()
     });
     done.sort_by_key(|(index, _)| *index);
-    done.into_iter().map(|(_, parsed)| parsed).collect()
+    done.into_iter().map(|(_, file)| file).collect()
 }
 
 /// Spool files are rewritten as often as the most frequent check runs, between 10 s and 5 min.
@@ -205,16 +271,16 @@ fn default_spool_every(jobs: &[checkd_model::plan::Job]) -> std::time::Duration 
 }
 
 /// Reads a file; a problem is a diagnostic at 1:1 of it.
-fn read(cx: &mut Cx<'_>, shown: PathBuf, real: &Path) -> Option<SourceFile> {
+fn read(cx: &mut Cx<'_>, shown: &Path, real: &Path) -> Option<String> {
     match std::fs::read_to_string(real) {
-        Ok(text) => Some(SourceFile::new(shown, text)),
+        Ok(text) => Some(text),
         Err(err) => {
             let why = match err.kind() {
                 std::io::ErrorKind::NotFound => "no such file".to_string(),
                 _ => io_message(&err),
             };
             cx.push(Diagnostic {
-                file: shown,
+                file: shown.to_path_buf(),
                 line: 1,
                 column: 1,
                 path: String::new(),

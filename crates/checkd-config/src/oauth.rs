@@ -2,31 +2,20 @@
 //! resolved per environment the first time a check needs it (so an environment no check
 //! sends to needs no secret), and shared by every job of that (datasource, environment).
 
-use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use checkd_model::plan::OAuth2;
 
-use crate::config::Env;
+use crate::environment::Env;
+use crate::keypath::join_key;
 use crate::raw;
-use crate::source::{join_key, SourceFile};
+use crate::source::SourceFile;
 use crate::values::{is_absolute_http_url, positive_duration, Cx, Tpl};
 
 const DEFAULT_REFRESH_MARGIN: Duration = Duration::from_secs(60);
-
-/// The keys only `oauth2` auth takes.
-pub(crate) const KEYS: &[&str] = &[
-    "token_url",
-    "client_id",
-    "client_secret",
-    "scopes",
-    "params",
-    "refresh_margin",
-    "share_token",
-];
 
 /// An OAuth2 client with its per-environment parts still templates.
 #[derive(Debug)]
@@ -44,7 +33,7 @@ pub(crate) struct OAuth2Tpl {
     /// Secret files are relative to the config's directory.
     dir: PathBuf,
     /// Per environment: the client, or `None` when it failed (reported once).
-    resolved: RefCell<BTreeMap<String, Option<Arc<OAuth2>>>>,
+    resolved: Mutex<BTreeMap<String, Option<Arc<OAuth2>>>>,
 }
 
 impl OAuth2Tpl {
@@ -53,7 +42,7 @@ impl OAuth2Tpl {
         cx: &mut Cx<'_>,
         src: &SourceFile,
         path: &str,
-        raw: &raw::Auth,
+        raw: &raw::OAuth2Auth,
         dir: &Path,
     ) -> Option<OAuth2Tpl> {
         let tpl =
@@ -97,7 +86,7 @@ impl OAuth2Tpl {
             refresh_margin: refresh_margin?,
             share: raw.share_token.unwrap_or(false),
             dir: dir.to_path_buf(),
-            resolved: RefCell::default(),
+            resolved: Mutex::default(),
         })
     }
 
@@ -108,13 +97,14 @@ impl OAuth2Tpl {
         src: &SourceFile,
         env: &Env,
     ) -> Option<Arc<OAuth2>> {
-        if let Some(done) = self.resolved.borrow().get(&env.name) {
+        // Held while resolving, so an environment's problems are reported by one file's
+        // checks only, however many resolve in parallel.
+        let mut resolved = self.resolved.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(done) = resolved.get(&env.name) {
             return done.clone();
         }
         let client = self.resolve(cx, src, env).map(Arc::new);
-        self.resolved
-            .borrow_mut()
-            .insert(env.name.clone(), client.clone());
+        resolved.insert(env.name.clone(), client.clone());
         client
     }
 

@@ -8,10 +8,11 @@ use checkd_model::plan::Probe;
 use checkd_model::probe::{CommandSpec, TcpSpec, TlsSpec};
 use checkd_model::Levels;
 
-use crate::check::{Parts, ProbeTpl};
-use crate::config::{Env, Target};
-use crate::raw::{self, DatasourceType};
-use crate::source::{join_index, join_key, SourceFile};
+use crate::config::{Ds, DsKind, Target};
+use crate::environment::Env;
+use crate::keypath::{join_index, join_key};
+use crate::raw;
+use crate::source::SourceFile;
 use crate::values::{levels, Cx, Tpl};
 
 /// Days-left levels of a `tls` check that gives none.
@@ -21,6 +22,22 @@ const DEFAULT_DAYS_LEFT: Levels = Levels {
 };
 /// Output of a command kept when the check gives no `max_output_bytes`.
 const DEFAULT_MAX_OUTPUT_BYTES: usize = 64 * 1024;
+
+/// The environment-independent probe of a check on a `tcp`, `tls` or `command` datasource.
+pub(crate) enum ProbeTpl {
+    Tcp(TcpTpl),
+    Tls(TlsTpl),
+    Command(CommandTpl),
+}
+
+/// What filling in a probe needs besides the environment: where its templates were written,
+/// its datasource and its timeout.
+pub(crate) struct Site<'a> {
+    pub src: &'a SourceFile<'a>,
+    pub config_src: &'a SourceFile<'a>,
+    pub ds: &'a Ds,
+    pub timeout: std::time::Duration,
+}
 
 pub(crate) struct TcpTpl {
     send: Option<Tpl>,
@@ -46,14 +63,14 @@ pub(crate) fn refuse_blocks(
     src: &SourceFile,
     path: &str,
     raw: &raw::Check,
-    kind: DatasourceType,
+    kind: &str,
 ) {
     let http = [
         ("request", raw.request.is_some()),
         // Asked only when it matters: the look-up records the file's positions.
         (
             "expect",
-            kind != DatasourceType::Http && src.has_value(&join_key(path, "expect")),
+            kind != "http" && src.has_value(&join_key(path, "expect")),
         ),
         ("metrics", !raw.metrics.is_empty()),
         ("ok_summary", raw.ok_summary.is_some()),
@@ -61,11 +78,11 @@ pub(crate) fn refuse_blocks(
     ];
     let keys = http
         .iter()
-        .map(|&(key, given)| (key, given, DatasourceType::Http))
+        .map(|&(key, given)| (key, given, "http"))
         .chain([
-            ("tcp", raw.tcp.is_some(), DatasourceType::Tcp),
-            ("tls", raw.tls.is_some(), DatasourceType::Tls),
-            ("command", raw.command.is_some(), DatasourceType::Command),
+            ("tcp", raw.tcp.is_some(), "tcp"),
+            ("tls", raw.tls.is_some(), "tls"),
+            ("command", raw.command.is_some(), "command"),
         ]);
     for (key, given, owner) in keys {
         if given && owner != kind {
@@ -84,11 +101,11 @@ pub(crate) fn template(
     src: &SourceFile,
     path: &str,
     raw: &raw::Check,
-    kind: DatasourceType,
+    kind: &DsKind,
 ) -> Option<ProbeTpl> {
-    refuse_blocks(cx, src, path, raw, kind);
+    refuse_blocks(cx, src, path, raw, kind.name());
     match kind {
-        DatasourceType::Tcp => {
+        DsKind::Tcp(_) => {
             let block_path = join_key(path, "tcp");
             let tcp = match &raw.tcp {
                 Some(unit) => unit.ok()?,
@@ -108,7 +125,7 @@ pub(crate) fn template(
                 connect_time,
             }))
         }
-        DatasourceType::Tls => {
+        DsKind::Tls(_) => {
             let block_path = join_key(path, "tls");
             let tls = match &raw.tls {
                 Some(unit) => unit.ok()?,
@@ -120,7 +137,7 @@ pub(crate) fn template(
             });
             Some(ProbeTpl::Tls(TlsTpl { days_left }))
         }
-        DatasourceType::Command => {
+        DsKind::Command => {
             let Some(unit) = &raw.command else {
                 let message = "a check on a command datasource needs `command`: what to run";
                 cx.push(src.diag(path, message));
@@ -170,22 +187,16 @@ pub(crate) fn template(
                 max_output_bytes,
             }))
         }
-        DatasourceType::Http => None,
+        DsKind::Http(_) => None,
     }
 }
 
 /// The probe of one job: the templates filled in for `env`.
-pub(crate) fn resolve(
-    cx: &mut Cx<'_>,
-    p: &Parts<'_>,
-    probe: &ProbeTpl,
-    env: &Env,
-) -> Option<Probe> {
+pub(crate) fn resolve(cx: &mut Cx<'_>, p: &Site<'_>, probe: &ProbeTpl, env: &Env) -> Option<Probe> {
     let lookup = cx.env;
     let scope = env.scope(lookup, false);
     let fill = |cx: &mut Cx<'_>, tpl: &Tpl| tpl.resolve(cx, p.src, &scope);
     match probe {
-        ProbeTpl::Http(_) => None,
         ProbeTpl::Tcp(tcp) => {
             let target = target(cx, p, env);
             let send = tcp.send.as_ref().map(|tpl| fill(cx, tpl));
@@ -201,8 +212,11 @@ pub(crate) fn resolve(
             }))
         }
         ProbeTpl::Tls(tls) => {
+            let DsKind::Tls(ds) = &p.ds.kind else {
+                return None;
+            };
             let target = target(cx, p, env);
-            let server_name = match p.ds.target.as_ref().and_then(|t| t.server_name.as_ref()) {
+            let server_name = match ds.target.as_ref().and_then(|t| t.server_name.as_ref()) {
                 Some(tpl) => Some(tpl.resolve(cx, p.config_src, &scope)?),
                 None => None,
             };
@@ -212,8 +226,8 @@ pub(crate) fn resolve(
                 port,
                 server_name,
                 days_left: tls.days_left,
-                verify_chain: p.ds.http.tls_verify,
-                ca_file: p.ds.http.ca_file.clone(),
+                verify_chain: ds.verify_chain,
+                ca_file: ds.ca_file.clone(),
                 timeout: p.timeout,
             }))
         }
@@ -238,12 +252,16 @@ pub(crate) fn resolve(
 }
 
 /// `host` and `port` of the job's datasource in `env`.
-fn target(cx: &mut Cx<'_>, p: &Parts<'_>, env: &Env) -> Option<(String, u16)> {
+fn target(cx: &mut Cx<'_>, p: &Site<'_>, env: &Env) -> Option<(String, u16)> {
     let Target {
         host: host_tpl,
         port,
         ..
-    } = p.ds.target.as_ref()?;
+    } = match &p.ds.kind {
+        DsKind::Tcp(target) => target.as_ref()?,
+        DsKind::Tls(tls) => tls.target.as_ref()?,
+        DsKind::Http(_) | DsKind::Command => return None,
+    };
     let lookup = cx.env;
     let host = host_tpl.resolve(cx, p.config_src, &env.scope(lookup, false))?;
     if host.is_empty() || host.chars().any(|c| c.is_whitespace() || c.is_control()) {

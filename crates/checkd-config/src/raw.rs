@@ -11,7 +11,7 @@ use std::fmt;
 use serde::de::{self, Deserializer, Visitor};
 use serde::Deserialize;
 
-pub use crate::stage1::Unit;
+pub use crate::de::Unit;
 
 /// A string that may use `${NAME}`, `${environment}` and `${env:NAME}`; `$${` is a literal `${`.
 pub type Template = String;
@@ -72,56 +72,71 @@ pub struct Environment {
     pub variables: BTreeMap<String, Template>,
 }
 
-/// A named datasource. `type` says which kind; the other keys are that kind's settings.
+/// A named datasource: a mapping whose `type` says the kind (`http`, `tcp`, `tls` or
+/// `command`) and whose other keys are that kind's settings. A key of another kind is an
+/// error naming the kind.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Datasource {
+    /// HTTP(S) requests with reqwest; checks give `request`, `expect`, `metrics`, `foreach`.
+    Http(Box<HttpDatasource>),
+    /// Connect to `host:port`; checks give `tcp`.
+    Tcp(TcpDatasource),
+    /// TLS handshake and certificate checks against `host:port`; checks give `tls`.
+    Tls(TlsDatasource),
+    /// Run a local program the Nagios plugin way; checks give `command`.
+    Command(CommandDatasource),
+}
+
+impl Datasource {
+    /// The settings every kind has: `timeout`, `max_concurrency`, `run_from`.
+    pub fn common(&self) -> (Option<&Duration>, Option<usize>, Option<&[String]>) {
+        match self {
+            Datasource::Http(d) => (d.timeout.as_ref(), d.max_concurrency, d.run_from.as_deref()),
+            Datasource::Tcp(d) => (d.timeout.as_ref(), d.max_concurrency, d.run_from.as_deref()),
+            Datasource::Tls(d) => (d.timeout.as_ref(), d.max_concurrency, d.run_from.as_deref()),
+            Datasource::Command(d) => {
+                (d.timeout.as_ref(), d.max_concurrency, d.run_from.as_deref())
+            }
+        }
+    }
+}
+
+/// An `http` datasource: a base URL, headers and credentials shared by the checks using it.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Datasource {
-    /// The kind of datasource: `http`, `tcp`, `tls` or `command`. Keys that belong to one
-    /// kind are refused with another.
-    /// Required.
-    #[serde(rename = "type")]
-    pub kind: DatasourceType,
-    /// `tcp`, `tls`: the host to connect to, e.g. `${db_host}`; templated per environment.
-    /// Required for `tcp` and `tls`.
-    pub host: Option<Template>,
-    /// `tcp`, `tls`: the port to connect to.
-    /// Default: `443` for `tls`; required for `tcp`
-    pub port: Option<u16>,
-    /// `tls`: the name sent as SNI and matched against the certificate; templated.
-    /// Default: `host`
-    pub server_name: Option<Template>,
-    /// `http`: URL that a check's `request.path` is appended to, e.g. `https://${orders_host}/api`.
+pub struct HttpDatasource {
+    /// URL that a check's `request.path` is appended to, e.g. `https://${orders_host}/api`.
     /// Without it, checks must give `request.url`.
     pub base_url: Option<Template>,
-    /// `http`: headers sent with every request. A check's `request.headers` override them (header names
-    /// compare case-insensitively).
+    /// Headers sent with every request. A check's `request.headers` override them (header
+    /// names compare case-insensitively).
     /// Default: none
     #[serde(default)]
     pub headers: BTreeMap<String, Template>,
     /// Default `timeout` of the checks using this datasource.
     /// Default: `10s`
     pub timeout: Option<Duration>,
-    /// `http`, `tls`: verify TLS certificates (for `tls`: that the chain leads to a trusted
-    /// root; an untrusted certificate is CRIT).
+    /// Verify TLS certificates.
     /// Default: `true`
     pub tls_verify: Option<bool>,
-    /// `http`, `tls`: extra PEM bundle of CA certificates to trust, relative to the config file.
+    /// Extra PEM bundle of CA certificates to trust, relative to the config file.
     pub ca_file: Option<String>,
-    /// `http`: credentials sent with every request, e.g. `{type: basic, username: monitor,
+    /// Credentials sent with every request, e.g. `{type: basic, username: monitor,
     /// password: {env: ORDERS_PASSWORD}}`, `{type: bearer, token: {file: /etc/checkd/token}}`
     /// or `{type: oauth2, token_url: ..., client_id: ..., client_secret: {env: NAME}}`.
     /// Secrets are references only, never inline.
     pub auth: Option<Auth>,
-    /// `http`: how many redirects to follow; `0` does not follow redirects.
+    /// How many redirects to follow; `0` does not follow redirects.
     /// Default: `5`
     pub max_redirects: Option<usize>,
-    /// `http`: a larger response body fails the check instead of filling memory.
+    /// A larger response body fails the check instead of filling memory.
     /// Default: `1048576` (1 MiB)
     pub max_body_bytes: Option<u64>,
     /// Runs against this datasource in flight at once, at least 1.
     /// Default: `8`
     pub max_concurrency: Option<usize>,
-    /// `http`: checks that send the same request (method, URL, headers, body) within this long share
+    /// Checks that send the same request (method, URL, headers, body) within this long share
     /// one response: fetch once, evaluate many. `0s` shares only requests in flight together.
     /// Default: `0s`
     pub response_cache_for: Option<Duration>,
@@ -131,88 +146,218 @@ pub struct Datasource {
     pub run_from: Option<Vec<String>>,
 }
 
-/// Credentials of an `http` datasource.
+/// A `tcp` datasource: where checks connect to.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Auth {
-    /// `basic` (with `username` and `password`), `bearer` (with `token`) or `oauth2` (client
-    /// credentials: `token_url`, `client_id`, `client_secret`).
+pub struct TcpDatasource {
+    /// The host to connect to, e.g. `${db_host}`; templated per environment.
     /// Required.
-    #[serde(rename = "type")]
-    pub kind: AuthType,
-    /// `basic`: the user name.
+    pub host: Option<Template>,
+    /// The port to connect to.
+    /// Required.
+    pub port: Option<u16>,
+    /// Default `timeout` of the checks using this datasource.
+    /// Default: `10s`
+    pub timeout: Option<Duration>,
+    /// Runs against this datasource in flight at once, at least 1.
+    /// Default: `8`
+    pub max_concurrency: Option<usize>,
+    /// Execution environments this datasource is reachable from (see `http`).
+    /// Default: anywhere
+    pub run_from: Option<Vec<String>>,
+}
+
+/// A `tls` datasource: whose certificate checks judge.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsDatasource {
+    /// The host to connect to, e.g. `${site}`; templated per environment.
+    /// Required.
+    pub host: Option<Template>,
+    /// The port to connect to.
+    /// Default: `443`
+    pub port: Option<u16>,
+    /// The name sent as SNI and matched against the certificate; templated.
+    /// Default: `host`
+    pub server_name: Option<Template>,
+    /// Default `timeout` of the checks using this datasource.
+    /// Default: `10s`
+    pub timeout: Option<Duration>,
+    /// Verify that the chain leads to a trusted root; an untrusted certificate is CRIT.
+    /// Default: `true`
+    pub tls_verify: Option<bool>,
+    /// Extra PEM bundle of CA certificates to trust, relative to the config file.
+    pub ca_file: Option<String>,
+    /// Runs against this datasource in flight at once, at least 1.
+    /// Default: `8`
+    pub max_concurrency: Option<usize>,
+    /// Execution environments this datasource is reachable from (see `http`).
+    /// Default: anywhere
+    pub run_from: Option<Vec<String>>,
+}
+
+/// A `command` datasource: checks name the program to run.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CommandDatasource {
+    /// Default `timeout` of the checks using this datasource.
+    /// Default: `10s`
+    pub timeout: Option<Duration>,
+    /// Programs of this datasource running at once, at least 1.
+    /// Default: `8`
+    pub max_concurrency: Option<usize>,
+    /// Execution environments this datasource is reachable from (see `http`).
+    /// Default: anywhere
+    pub run_from: Option<Vec<String>>,
+}
+
+/// Credentials of an `http` datasource: a mapping whose `type` says the kind (`basic`,
+/// `bearer` or `oauth2`).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Auth {
+    /// HTTP Basic: `Authorization: Basic base64(username:password)`.
+    Basic(BasicAuth),
+    /// `Authorization: Bearer <token>`.
+    Bearer(BearerAuth),
+    /// OAuth2 client credentials: `Authorization: Bearer <access token>`, the token fetched
+    /// from `token_url` and shared by every check of the same client; a 401 answer fetches a
+    /// new one and sends the request once more.
+    Oauth2(OAuth2Auth),
+}
+
+impl Auth {
+    /// The kind, as `type` spells it.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Auth::Basic(_) => "basic",
+            Auth::Bearer(_) => "bearer",
+            Auth::Oauth2(_) => "oauth2",
+        }
+    }
+}
+
+/// `basic` auth.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BasicAuth {
+    /// The user name.
+    /// Required.
     pub username: Option<String>,
-    /// `basic`: the password, `{env: NAME}` or `{file: PATH}`.
+    /// The password, `{env: NAME}` or `{file: PATH}`.
+    /// Required.
     #[serde(default, deserialize_with = "secret_ref")]
     pub password: Option<SecretRef>,
-    /// `bearer`: the token, `{env: NAME}` or `{file: PATH}`.
+}
+
+/// `bearer` auth.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BearerAuth {
+    /// The token, `{env: NAME}` or `{file: PATH}`.
+    /// Required.
     #[serde(default, deserialize_with = "secret_ref")]
     pub token: Option<SecretRef>,
-    /// `oauth2`: the token endpoint, e.g. `https://${idp_host}/oauth2/token`; templated per
+}
+
+/// `oauth2` auth: client credentials.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OAuth2Auth {
+    /// The token endpoint, e.g. `https://${idp_host}/oauth2/token`; templated per
     /// environment.
+    /// Required.
     pub token_url: Option<Template>,
-    /// `oauth2`: the client id; templated per environment.
+    /// The client id; templated per environment.
+    /// Required.
     pub client_id: Option<Template>,
-    /// `oauth2`: the client secret, `{env: NAME}` or `{file: PATH}`; the name and the path
-    /// may use `${environment}` and variables, e.g. `{env: ORDERS_SECRET_${environment}}`.
+    /// The client secret, `{env: NAME}` or `{file: PATH}`; the name and the path may use
+    /// `${environment}` and variables, e.g. `{env: ORDERS_SECRET_${environment}}`.
+    /// Required.
     #[serde(default, deserialize_with = "secret_ref")]
     pub client_secret: Option<SecretRef>,
-    /// `oauth2`: the scopes to ask for.
+    /// The scopes to ask for.
     /// Default: none
     #[serde(default)]
     pub scopes: Vec<String>,
-    /// `oauth2`: extra form parameters of the token request, e.g. `{audience: orders-api}`;
-    /// values are templated per environment.
+    /// Extra form parameters of the token request, e.g. `{audience: orders-api}`; values are
+    /// templated per environment.
     /// Default: none
     #[serde(default)]
     pub params: BTreeMap<String, Template>,
-    /// `oauth2`: a token is replaced this long before it expires (at most half its lifetime
-    /// before). A token without `expires_in` is kept until the API answers 401.
+    /// A token is replaced this long before it expires (at most half its lifetime before). A
+    /// token without `expires_in` is kept until the API answers 401.
     /// Default: `60s`
     pub refresh_margin: Option<Duration>,
-    /// `oauth2`: keep the token where instances share responses (the memory and Redis
-    /// layers, never sled) so instances sharing a Redis make one token request between them.
+    /// Keep the token where instances share responses (the memory and Redis layers, never
+    /// sled) so instances sharing a Redis make one token request between them.
     /// Default: `false`
     pub share_token: Option<bool>,
 }
 
-/// Kinds of HTTP authentication.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum AuthType {
-    /// HTTP Basic: `Authorization: Basic base64(username:password)`.
-    Basic,
-    /// `Authorization: Bearer <token>`.
-    Bearer,
-    /// OAuth2 client credentials: `Authorization: Bearer <access token>`, the token fetched
-    /// from `token_url` and shared by every check of the same client; a 401 answer fetches a
-    /// new one and sends the request once more.
-    Oauth2,
+/// "`key` does not apply to …" for a key that another kind of a `type`-tagged enum takes,
+/// from the kinds' own settings types; `None` for a key no kind takes.
+pub(crate) fn misplaced(name: &str, kind: &str, key: &str) -> Option<String> {
+    let (kinds, what): (&[(&str, &[&str])], String) = match name {
+        "Datasource" => (
+            &[
+                ("http", fields::<HttpDatasource>()),
+                ("tcp", fields::<TcpDatasource>()),
+                ("tls", fields::<TlsDatasource>()),
+                ("command", fields::<CommandDatasource>()),
+            ],
+            format!("a datasource of type {kind}"),
+        ),
+        "Auth" => (
+            &[
+                ("basic", fields::<BasicAuth>()),
+                ("bearer", fields::<BearerAuth>()),
+                ("oauth2", fields::<OAuth2Auth>()),
+            ],
+            format!("{kind} auth"),
+        ),
+        "CacheLayer" => (
+            &[
+                ("memory", fields::<MemoryLayer>()),
+                ("redis", fields::<RedisLayer>()),
+                ("sled", fields::<SledLayer>()),
+            ],
+            format!("a {kind} layer"),
+        ),
+        _ => return None,
+    };
+    kinds
+        .iter()
+        .any(|(other, keys)| *other != kind && keys.contains(&key))
+        .then(|| format!("`{key}` does not apply to {what}"))
 }
 
-/// Kinds of datasource.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum DatasourceType {
-    /// HTTP(S) requests with reqwest; checks give `request`, `expect`, `metrics`, `foreach`.
-    Http,
-    /// Connect to `host:port`; checks give `tcp`.
-    Tcp,
-    /// TLS handshake and certificate checks against `host:port`; checks give `tls`.
-    Tls,
-    /// Run a local program the Nagios plugin way; checks give `command`.
-    Command,
-}
-
-impl std::fmt::Display for DatasourceType {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            DatasourceType::Http => "http",
-            DatasourceType::Tcp => "tcp",
-            DatasourceType::Tls => "tls",
-            DatasourceType::Command => "command",
-        })
+/// The keys of a struct, as serde's derive lists them for `deserialize_struct`.
+fn fields<'de, T: Deserialize<'de>>() -> &'static [&'static str] {
+    struct Fields(Option<&'static [&'static str]>);
+    impl<'de> Deserializer<'de> for &mut Fields {
+        type Error = de::value::Error;
+        fn deserialize_any<V: Visitor<'de>>(self, _: V) -> Result<V::Value, Self::Error> {
+            Err(de::Error::custom("not a struct"))
+        }
+        fn deserialize_struct<V: Visitor<'de>>(
+            self,
+            _: &'static str,
+            fields: &'static [&'static str],
+            _: V,
+        ) -> Result<V::Value, Self::Error> {
+            self.0 = Some(fields);
+            Err(de::Error::custom("listed"))
+        }
+        serde::forward_to_deserialize_any! {
+            bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes
+            byte_buf option unit unit_struct newtype_struct seq tuple tuple_struct map enum
+            identifier ignored_any
+        }
     }
+    let mut fields = Fields(None);
+    let _ = T::deserialize(&mut fields);
+    fields.0.unwrap_or_default()
 }
 
 /// Scheduler settings.
@@ -324,57 +469,68 @@ pub struct Cache {
     pub ttl_jitter_percent: Option<u8>,
 }
 
-/// One cache layer. `type` says which; the other keys belong to that type.
+/// One cache layer: a mapping whose `type` says the kind (`memory`, `redis` or `sled`).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CacheLayer {
+    /// In-process, bounded, lost on restart.
+    Memory(MemoryLayer),
+    /// Shared between instances.
+    Redis(RedisLayer),
+    /// On local disk; survives restarts.
+    Sled(SledLayer),
+}
+
+/// The `memory` layer.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct CacheLayer {
-    /// `memory`, `redis` or `sled`.
-    /// Required.
-    #[serde(rename = "type")]
-    pub kind: CacheLayerType,
-    /// memory: the most entries it holds before evicting the least used.
+pub struct MemoryLayer {
+    /// The most entries it holds before evicting the least used.
     /// Default: `100000`
     pub max_entries: Option<u64>,
-    /// memory: the most bytes of entries it holds.
+    /// The most bytes of entries it holds.
     /// Default: no byte bound
     pub max_bytes: Option<u64>,
-    /// redis: `redis://host:port/db`, or any node of a cluster with `cluster: true`.
-    /// Required for redis.
+}
+
+/// The `redis` layer.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RedisLayer {
+    /// `redis://host:port/db`, or any node of a cluster with `cluster: true`.
+    /// Required.
     pub url: Option<String>,
-    /// redis: the team's part of the key namespace `checkd:<infix>:v<format>:<key>` (no `:`).
+    /// The team's part of the key namespace `checkd:<infix>:v<format>:<key>` (no `:`).
     /// Default: `default`
     pub infix: Option<String>,
-    /// redis: let Redis expire entries (validity plus `keep_after`); off keeps them until
+    /// Let Redis expire entries (validity plus `keep_after`); off keeps them until
     /// overwritten, so an expired result can still be served as the last one.
     /// Default: `true`
     pub use_redis_ttl: Option<bool>,
-    /// redis: bound of one connection attempt.
+    /// Bound of one connection attempt.
     /// Default: `1s`
     pub connect_timeout: Option<Duration>,
-    /// redis: bound of one command.
+    /// Bound of one command.
     /// Default: `200ms`
     pub command_timeout: Option<Duration>,
-    /// redis: the URL names a node of a Redis Cluster.
+    /// The URL names a node of a Redis Cluster.
     /// Default: `false`
     pub cluster: Option<bool>,
-    /// sled: the database directory, relative to the config file.
-    /// Default: `/var/lib/checkd/store`
-    pub path: Option<String>,
-    /// redis, sled: how long an entry is kept after it expired, to be served as last result.
+    /// How long an entry is kept after it expired, to be served as last result.
     /// Default: `24h`
     pub keep_after: Option<Duration>,
 }
 
-/// Kinds of cache layer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum CacheLayerType {
-    /// In-process, bounded, lost on restart.
-    Memory,
-    /// Shared between instances.
-    Redis,
-    /// On local disk; survives restarts.
-    Sled,
+/// The `sled` layer.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SledLayer {
+    /// The database directory, relative to the config file.
+    /// Default: `/var/lib/checkd/store`
+    pub path: Option<String>,
+    /// How long an entry is kept after it expired, to be served as last result.
+    /// Default: `24h`
+    pub keep_after: Option<Duration>,
 }
 
 /// A check file (`checks/*.yaml`): a list of checks. `checks: []` is a valid file.

@@ -7,8 +7,9 @@ use checkd_model::plan::Schedule;
 use chrono::Utc;
 use croner::parser::{CronParser, Seconds, Year};
 
+use crate::keypath::join_key;
 use crate::raw;
-use crate::source::{join_key, SourceFile};
+use crate::source::SourceFile;
 use crate::values::{duration, positive_duration, Cx};
 
 const DEFAULT_GRACE: Duration = Duration::from_secs(5 * 60);

@@ -5,9 +5,10 @@ use std::path::Path;
 
 use checkd_model::Secret;
 
-use crate::config::relative_to;
+use crate::keypath::join_key;
 use crate::raw::SecretRef;
-use crate::source::{join_key, SourceFile};
+use crate::source::SourceFile;
+use crate::values::relative_to;
 use crate::values::Cx;
 
 /// The secret behind a reference, or a diagnostic that names the reference — never the value.

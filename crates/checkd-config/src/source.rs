@@ -1,110 +1,80 @@
-//! One YAML file: its text and where every key and value sits in it, looked up by key path
+//! One YAML file: its text and its tree, and diagnostics placed by key path
 //! (`checks[2].expect.status`), so stage 1 and stage 2 report positions the same way.
+//!
+//! It deliberately does not parse (`tree` does) or deserialize (`de` does).
 
-use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::OnceLock;
-
-use serde_saphyr::Location;
 
 use crate::diagnostics::Diagnostic;
+use crate::keypath::parent_path;
+use crate::tree::{Kind, Node, Parsed, Pos};
 
-/// A 1-based line and column (in characters).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct Pos {
-    pub line: usize,
-    pub column: usize,
-}
-
-impl Pos {
-    pub const START: Pos = Pos { line: 1, column: 1 };
-
-    pub fn from_location(location: Location) -> Option<Pos> {
-        let (line, column) = (location.line() as usize, location.column() as usize);
-        (line > 0 && column > 0).then_some(Pos { line, column })
-    }
-}
-
-/// Positions by key path. A config of 10,000 checks has some 300,000 nodes, so the paths are
-/// not kept: each is stored as its 64-bit FNV-1a hash, which the recorder computes segment by
-/// segment without building the string. A collision could only move a diagnostic.
-#[derive(Debug, Default)]
-pub(crate) struct PathIndex(HashMap<u64, Pos>);
-
-impl PathIndex {
-    pub fn get(&self, path: &str) -> Option<Pos> {
-        self.0.get(&PathHash::of(path).0).copied()
-    }
-
-    pub fn contains(&self, path: &str) -> bool {
-        self.0.contains_key(&PathHash::of(path).0)
-    }
-
-    /// Keeps the first position recorded for a path.
-    pub fn insert(&mut self, path: PathHash, pos: Pos) {
-        self.0.entry(path.0).or_insert(pos);
-    }
-}
-
-/// FNV-1a over the bytes of a key path, fed in pieces.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct PathHash(u64);
-
-impl PathHash {
-    pub const EMPTY: PathHash = PathHash(0xcbf2_9ce4_8422_2325);
-
-    pub fn of(path: &str) -> PathHash {
-        PathHash::EMPTY.with(path)
-    }
-
-    #[must_use]
-    pub fn with(self, piece: &str) -> PathHash {
-        let mut hash = self.0;
-        for byte in piece.bytes() {
-            hash ^= u64::from(byte);
-            hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
-        }
-        PathHash(hash)
-    }
-}
-
-/// Where every key and value of a file starts.
-#[derive(Debug, Default)]
-pub(crate) struct Positions {
-    /// Where the value under each key path starts.
-    pub values: PathIndex,
-    /// Where the key of each key path starts.
-    pub keys: PathIndex,
-}
-
-/// A loaded YAML file and, once something asks, the positions of everything in it.
+/// A loaded YAML file: its text and its tree.
 #[derive(Debug)]
-pub(crate) struct SourceFile {
+pub(crate) struct SourceFile<'t> {
     /// The path as shown in diagnostics.
     pub display: PathBuf,
-    pub text: String,
-    /// Recorded on first use: a second parse of the file that a healthy check file never
-    /// needs (it was a third of loading 10,000 checks).
-    positions: OnceLock<Positions>,
+    pub text: &'t str,
+    parsed: Parsed<'t>,
 }
 
-impl SourceFile {
-    pub fn new(display: PathBuf, text: String) -> SourceFile {
+impl<'t> SourceFile<'t> {
+    /// Parses `text` into its tree; its problems are stage 1's to report.
+    pub fn new(display: PathBuf, text: &'t str) -> SourceFile<'t> {
         SourceFile {
             display,
             text,
-            positions: OnceLock::new(),
+            parsed: crate::tree::parse(text),
         }
     }
 
-    pub fn positions(&self) -> &Positions {
-        self.positions
-            .get_or_init(|| crate::positions::record_positions(&self.text))
+    pub fn parsed(&self) -> &Parsed<'t> {
+        &self.parsed
+    }
+
+    /// The key node and the value at `path` (`checks[2].expect.status`); the key is `None`
+    /// for a list item and for the root. A key may itself hold `.` or `[`: the longest key
+    /// that fits wins.
+    fn find(&self, path: &str) -> Option<(Option<&Node<'t>>, &Node<'t>)> {
+        let mut node = self.parsed.root.as_ref()?;
+        let mut key = None;
+        let mut rest = path;
+        let mut first = true;
+        while !rest.is_empty() {
+            if let Some(after) = rest.strip_prefix('[') {
+                let (index, after) = after.split_once(']')?;
+                let Kind::Seq(items) = &node.kind else {
+                    return None;
+                };
+                node = items.get(index.parse::<usize>().ok()?)?;
+                key = None;
+                rest = after;
+                first = false;
+                continue;
+            }
+            let wanted = if first { rest } else { rest.strip_prefix('.')? };
+            first = false;
+            let Kind::Map(entries) = &node.kind else {
+                return None;
+            };
+            let fits = |k: &str| {
+                wanted == k
+                    || (wanted.starts_with(k) && matches!(wanted.as_bytes()[k.len()], b'.' | b'['))
+            };
+            let (k, v) = entries
+                .iter()
+                .filter(|(k, _)| k.scalar().is_some_and(fits))
+                .max_by_key(|(k, _)| k.scalar().map_or(0, str::len))?;
+            rest = &wanted[k.scalar().map_or(0, str::len)..];
+            key = Some(k);
+            node = v;
+        }
+        Some((key, node))
     }
 
     /// Where the value under exactly `path` starts, if the file has one.
     pub fn value_pos(&self, path: &str) -> Option<Pos> {
-        self.positions().values.get(path)
+        self.find(path).map(|(_, value)| value.pos)
     }
 
     /// A diagnostic at `pos` in this file.
@@ -125,11 +95,10 @@ impl SourceFile {
 
     /// A diagnostic at the key of `path` (for "this key does not belong here").
     pub fn diag_key(&self, path: &str, message: impl Into<String>) -> Diagnostic {
-        let pos = self
-            .positions()
-            .keys
-            .get(path)
-            .unwrap_or_else(|| self.pos(path));
+        let pos = match self.find(path) {
+            Some((Some(key), _)) => key.pos,
+            _ => self.pos(path),
+        };
         self.diag_at(pos, path, message)
     }
 
@@ -167,12 +136,7 @@ impl SourceFile {
 
     /// Whether the file has a value exactly at `path`.
     pub fn has_value(&self, path: &str) -> bool {
-        self.positions().values.contains(path)
-    }
-
-    /// `file:line` of the value under `path`, for "first defined at …" notes.
-    pub fn place(&self, path: &str) -> String {
-        format!("{}:{}", self.display.display(), self.pos(path).line)
+        self.find(path).is_some()
     }
 
     fn offset_pos(&self, start: Pos, value: &str, offset: usize) -> Option<Pos> {
@@ -209,27 +173,4 @@ fn one_line(text: &str) -> String {
             c => c.to_string(),
         })
         .collect()
-}
-
-/// The path one level up: `a.b[2]` → `a.b`, `a.b` → `a`, `a` → `` and `` → none.
-fn parent_path(path: &str) -> Option<&str> {
-    if path.is_empty() {
-        return None;
-    }
-    let cut = path.rfind(['.', '[']).unwrap_or(0);
-    Some(&path[..cut])
-}
-
-/// Appends a map key to a key path.
-pub(crate) fn join_key(path: &str, key: &str) -> String {
-    if path.is_empty() {
-        key.to_string()
-    } else {
-        format!("{path}.{key}")
-    }
-}
-
-/// Appends a sequence index to a key path.
-pub(crate) fn join_index(path: &str, index: usize) -> String {
-    format!("{path}[{index}]")
 }

@@ -7,14 +7,15 @@ use checkd_model::Levels;
 use chrono::{DateTime, Utc};
 
 use crate::diagnostics::Diagnostic;
-use crate::source::{join_key, SourceFile};
+use crate::keypath::join_key;
+use crate::source::SourceFile;
 use crate::template::{Scope, Template};
 
 /// The state stage 2 carries around: the problems found so far and the outside world.
 pub(crate) struct Cx<'a> {
     pub diags: Vec<Diagnostic>,
     /// Process environment variables for `${env:NAME}`.
-    pub env: &'a dyn Fn(&str) -> Option<String>,
+    pub env: &'a (dyn Fn(&str) -> Option<String> + Sync),
     /// "Now", for the gaps between cron fire times.
     pub now: DateTime<Utc>,
 }
@@ -23,6 +24,11 @@ impl Cx<'_> {
     pub fn push(&mut self, diagnostic: Diagnostic) {
         self.diags.push(diagnostic);
     }
+}
+
+/// Paths in the config are relative to its directory.
+pub(crate) fn relative_to(dir: &std::path::Path, path: &str) -> std::path::PathBuf {
+    dir.join(path)
 }
 
 /// Parses a humantime duration (`30s`, `5m`, `1h 30m`).

@@ -664,3 +664,84 @@ checks/c.yaml:3:58: checks[1].datasource: check "b" can never run against enviro
 "#,
     );
 }
+
+#[test]
+fn every_broken_entry_of_a_file_is_reported_and_the_rest_still_resolves() {
+    // Three broken checks, then one whose service clashes with the first file: the file is
+    // read once, each entry on its own, so the clash after the broken ones is still found.
+    let a = r#"checks:
+  - {name: Orders, environments: [prod], datasource: orders, cache_for: 1m, request: {path: /}}
+"#;
+    let b = r#"checks:
+  - {name: A, environments: [prod], datasource: orders, cache_for: 1m, request: {path: /}, retries: many}
+  - {name: B, environments: [prod], datasource: orders, cache_for: 1m, request: {path: /}, colour: red, size: 3}
+  - {name: C, environments: [prod], cache_for: 1m, request: {path: /}}
+  - {name: Orders, environments: [prod], datasource: orders, cache_for: 1m, request: {path: /}}
+"#;
+    check(
+        &[("checks/a.yaml", a), ("checks/b.yaml", b)],
+        r#"
+checks/b.yaml:2:101: checks[0].retries: expected a non-negative integer, found "many"
+checks/b.yaml:3:92: checks[1].colour: unknown key `colour`, expected one of: name, id, environments, datasource, cache_for, schedule, timezone, grace, timeout, stale_after, retries, retry_interval, run_from, elsewhere, labels, request, expect, metrics, ok_summary, foreach, tcp, tls, command
+checks/b.yaml:3:105: checks[1].size: unknown key `size`, expected one of: name, id, environments, datasource, cache_for, schedule, timezone, grace, timeout, stale_after, retries, retry_interval, run_from, elsewhere, labels, request, expect, metrics, ok_summary, foreach, tcp, tls, command
+checks/b.yaml:4:5: checks[2]: missing required key `datasource`
+checks/b.yaml:5:12: checks[3].name: duplicate check id "Orders", first defined at checks/a.yaml:2
+checks/b.yaml:5:12: checks[3].name: service "Orders" on host orders-prod is already defined at checks/a.yaml:2
+"#,
+    );
+}
+
+#[test]
+fn kinds_are_mappings_tagged_by_type() {
+    let config = r#"execution_environment: prod
+environments: {prod: {host: orders-prod}}
+datasources:
+  a: {base_url: "https://a.example"}
+  b: {type: htp, base_url: "https://b.example"}
+  c: {type: tcp, host: db, port: 5432, bogus: 1}
+  d: {type: http, auth: {type: bearer, token: {env: T}, username: u, colour: red}}
+cache:
+  layers: [{type: memory, max_entries: 5, keep_after: 1h}]
+"#;
+    check(
+        &[("checkd.yaml", config)],
+        r#"
+checkd.yaml:4:6: datasources.a: missing required key `type`: one of http, tcp, tls, command
+checkd.yaml:5:13: datasources.b.type: unknown value `htp`, did you mean `http`?
+checkd.yaml:6:40: datasources.c.bogus: unknown key `bogus`, expected one of: host, port, timeout, max_concurrency, run_from
+checkd.yaml:7:57: datasources.d.auth.username: `username` does not apply to bearer auth
+checkd.yaml:7:70: datasources.d.auth.colour: unknown key `colour`, expected `token`
+checkd.yaml:9:43: cache.layers[0].keep_after: `keep_after` does not apply to a memory layer
+"#,
+    );
+}
+
+#[test]
+fn yaml_that_is_refused() {
+    let config = |rest: &str| {
+        format!("execution_environment: prod\nenvironments: {{prod: {{host: orders-prod}}}}\n{rest}")
+    };
+    check(
+        &[("checkd.yaml", &config("server: {listen: false}\nserver: {listen: false}\n"))],
+        "checkd.yaml:4:1: server: duplicate key `server`",
+    );
+    check(
+        &[("checkd.yaml", &config("output: {self_service: !secret x}\n"))],
+        "checkd.yaml:3:32: output.self_service: unsupported tag `!secret`",
+    );
+    check(
+        &[("checkd.yaml", &config("---\nchecks: [c]\n"))],
+        "checkd.yaml:3:1: a file holds one YAML document; found a second",
+    );
+    // A billion laughs: each alias repeats the one before ten times.
+    let mut bomb = String::from("x0: &x0 [a, a, a, a, a, a, a, a, a, a]\n");
+    for i in 1..10 {
+        let p = i - 1;
+        bomb.push_str(&format!("x{i}: &x{i} [*x{p}, *x{p}, *x{p}, *x{p}, *x{p}, *x{p}, *x{p}, *x{p}, *x{p}, *x{p}]\n"));
+    }
+    let got = crate::fixture::Tree::new(&[("checkd.yaml", &config(&bomb))]).diagnostics();
+    assert!(
+        got.contains("the document expands to too many values (check its aliases)"),
+        "{got}"
+    );
+}

@@ -163,7 +163,6 @@ checkd.yaml:6:11: datasources.noport: a tcp datasource needs `port`
 checkd.yaml:7:11: datasources.nohost: a tls datasource needs `host`: where to connect
 checkd.yaml:8:28: datasources.plugins.host: `host` does not apply to a datasource of type command
 checkd.yaml:8:37: datasources.plugins.ca_file: `ca_file` does not apply to a datasource of type command
-checkd.yaml:8:46: datasources.plugins.ca_file: the CA file ca.pem does not exist or is not a file
 checkd.yaml:9:43: datasources.web.port: `port` does not apply to a datasource of type http
 checks/a.yaml:6:5: checks[0].request: `request` does not apply to a check on datasource "db" (type tcp); it is for type http
 checks/a.yaml:7:5: checks[0].expect: `expect` does not apply to a check on datasource "db" (type tcp); it is for type http

@@ -89,9 +89,20 @@ fn parse(source: &str) -> (BTreeMap<String, Item>, BTreeMap<String, Vec<String>>
                 && line.ends_with(',')
                 && line.chars().next().is_some_and(char::is_uppercase)
             {
+                // `Http,` or, in a `type`-tagged enum, `Http(HttpDatasource),`.
                 let variant: String = line.chars().take_while(|c| c.is_alphanumeric()).collect();
+                let ty = line
+                    .split_once('(')
+                    .map(|(_, rest)| {
+                        rest.trim_end_matches("),")
+                            .trim_start_matches("Box<")
+                            .trim_end_matches('>')
+                            .to_string()
+                    })
+                    .unwrap_or_default();
                 item.fields.push(Field {
                     key: snake(&variant),
+                    ty,
                     doc: std::mem::take(&mut doc),
                     ..Field::default()
                 });
@@ -144,6 +155,11 @@ fn anchor(heading: &str) -> String {
         .collect()
 }
 
+/// An enum whose variants carry settings, written as a mapping tagged by `type`.
+fn is_tagged(item: &Item) -> bool {
+    item.is_enum && item.fields.iter().any(|v| !v.ty.is_empty())
+}
+
 fn inner<'a>(ty: &'a str, wrapper: &str) -> Option<&'a str> {
     ty.strip_prefix(wrapper)?
         .strip_prefix('<')?
@@ -188,7 +204,7 @@ impl Renderer<'_> {
             .items
             .get(ty)
             .unwrap_or_else(|| panic!("raw.rs type {ty} has no rendering"));
-        if item.is_enum {
+        if item.is_enum && !is_tagged(item) {
             let names: Vec<String> = item.fields.iter().map(|v| format!("`{}`", v.key)).collect();
             return match names.split_last() {
                 Some((last, rest)) if !rest.is_empty() => format!("{} or {last}", rest.join(", ")),
@@ -200,7 +216,12 @@ impl Renderer<'_> {
             path.to_string()
         });
         let heading = format!("`{section}`");
-        format!("mapping, see [{heading}](#{})", anchor(&heading))
+        let what = if item.is_enum {
+            "mapping with `type`"
+        } else {
+            "mapping"
+        };
+        format!("{what}, see [{heading}](#{})", anchor(&heading))
     }
 
     /// Renders the section of struct `name` at `path`, then the sections of the structs it
@@ -213,10 +234,39 @@ impl Renderer<'_> {
         } else {
             format!("`{path}`")
         };
-        out.push_str(&format!(
-            "\n### {heading}\n\n{text}\n\n| key | type | default | meaning |\n|---|---|---|---|\n"
-        ));
         let first_child = self.queue.len();
+        if item.is_enum {
+            out.push_str(&format!(
+                "\n### {heading}\n\n{text}\n\n| `type` | meaning |\n|---|---|\n"
+            ));
+            for variant in &item.fields {
+                let text = split_doc(&variant.doc).0;
+                out.push_str(&format!(
+                    "| `{}` | {} |\n",
+                    variant.key,
+                    text.replace('|', "\\|")
+                ));
+            }
+            for variant in &item.fields {
+                let heading = format!("#### `{path}` with `type: {}`", variant.key);
+                self.table(out, &variant.ty, path, &heading);
+            }
+        } else {
+            self.table(out, name, path, &format!("### {heading}"));
+        }
+        let children: Vec<(String, String)> = self.queue.drain(first_child..).collect();
+        for (child, child_path) in children {
+            self.section(out, &child, &child_path);
+        }
+    }
+
+    /// The table of struct `name`'s keys under `heading`; the structs it introduces are queued.
+    fn table(&mut self, out: &mut String, name: &str, path: &str, heading: &str) {
+        let item = &self.items[name];
+        let (text, _) = split_doc(&item.doc);
+        out.push_str(&format!(
+            "\n{heading}\n\n{text}\n\n| key | type | default | meaning |\n|---|---|---|---|\n"
+        ));
         for field in &item.fields {
             let key_path = if path.is_empty() {
                 field.key.clone()
@@ -229,7 +279,10 @@ impl Renderer<'_> {
                 .items
                 .get(field.ty.trim_start_matches("Option<").trim_end_matches('>'))
             {
-                if item.is_enum && item.attrs.iter().any(|a| a.contains("Deserialize")) {
+                if item.is_enum
+                    && !is_tagged(item)
+                    && item.attrs.iter().any(|a| a.contains("Deserialize"))
+                {
                     let values: Vec<String> = item
                         .fields
                         .iter()
@@ -247,10 +300,6 @@ impl Renderer<'_> {
                 cell(&default),
                 cell(&text)
             ));
-        }
-        let children: Vec<(String, String)> = self.queue.drain(first_child..).collect();
-        for (child, child_path) in children {
-            self.section(out, &child, &child_path);
         }
     }
 }

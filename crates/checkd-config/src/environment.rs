@@ -1,0 +1,118 @@
+//! Stage 2 of the `environments` section: each target environment's variables and Checkmk
+//! host, resolved once, for the datasources and checks that template them in.
+//!
+//! It deliberately does not resolve what uses the variables: datasources (`config`) and
+//! checks (`check`) do, through [`Env::scope`].
+
+use std::collections::BTreeMap;
+
+use crate::keypath::join_key;
+use crate::raw;
+use crate::source::SourceFile;
+use crate::template::{is_name, Scope, Value};
+use crate::values::{is_plain_name, Cx, Tpl};
+
+/// A usable environment. `None` in [`Config::environments`] means it failed (already reported).
+#[derive(Debug)]
+pub(crate) struct Env {
+    pub name: String,
+    pub variables: BTreeMap<String, Value>,
+    /// `None` when the host template failed (already reported).
+    pub host: Option<String>,
+}
+
+impl Env {
+    pub fn scope<'a>(
+        &'a self,
+        env: &'a dyn Fn(&str) -> Option<String>,
+        runtime: bool,
+    ) -> Scope<'a> {
+        Scope {
+            environment: &self.name,
+            variables: Some(&self.variables),
+            env,
+            runtime,
+        }
+    }
+}
+
+pub(crate) fn environments(
+    cx: &mut Cx<'_>,
+    src: &SourceFile,
+    raw: &raw::ConfigFile,
+) -> BTreeMap<String, Option<Env>> {
+    let Some(map) = &raw.environments else {
+        let message = "missing required key `environments`: define at least one target environment";
+        cx.push(src.diag("", message));
+        return BTreeMap::new();
+    };
+    if map.is_empty() {
+        cx.push(src.diag("environments", "define at least one environment"));
+    }
+    let mut out = BTreeMap::new();
+    for (name, unit) in map {
+        let path = join_key("environments", name);
+        if !is_plain_name(name) {
+            let message =
+                format!("invalid environment name {name:?}: use letters, digits, `_`, `-` and `.`");
+            cx.push(src.diag_key(&path, message));
+        }
+        let env = unit.ok().map(|env| environment(cx, src, &path, name, env));
+        out.insert(name.clone(), env);
+    }
+    out
+}
+
+fn environment(
+    cx: &mut Cx<'_>,
+    src: &SourceFile,
+    path: &str,
+    name: &str,
+    raw: &raw::Environment,
+) -> Env {
+    let lookup = cx.env;
+    let mut variables = BTreeMap::new();
+    for (var, text) in &raw.variables {
+        let var_path = join_key(&join_key(path, "variables"), var);
+        let valid = is_name(var) && var != "item" && var != "index";
+        if var == "environment" {
+            let message =
+                "`environment` is built in (the environment's name) and cannot be redefined";
+            cx.push(src.diag_key(&var_path, message));
+        } else if !valid {
+            let message = format!("invalid variable name {var:?}: use letters, digits and _, not starting with a digit");
+            cx.push(src.diag_key(&var_path, message));
+        }
+        let scope = Scope {
+            environment: name,
+            variables: None,
+            env: lookup,
+            runtime: false,
+        };
+        let value = Tpl::new(cx, src, var_path, text)
+            .resolve(cx, src, &scope)
+            .map_or(Value::Broken, Value::Ok);
+        variables.insert(var.clone(), value);
+    }
+    let mut env = Env {
+        name: name.to_string(),
+        variables,
+        host: None,
+    };
+    let host_path = join_key(path, "host");
+    let scope = env.scope(lookup, false);
+    let host = Tpl::new(cx, src, host_path.clone(), &raw.host).resolve(cx, src, &scope);
+    env.host = host.filter(|host| match checkd_checkmk::validate_host_name(host) {
+        Ok(()) => true,
+        Err(err) => {
+            let message = if *host == raw.host {
+                err
+            } else {
+                format!("{err} (resolved to {host:?})")
+            };
+            cx.push(src.diag(&host_path, message));
+            false
+        }
+    });
+    env
+}
