@@ -719,14 +719,22 @@ checkd.yaml:9:43: cache.layers[0].keep_after: `keep_after` does not apply to a m
 #[test]
 fn yaml_that_is_refused() {
     let config = |rest: &str| {
-        format!("execution_environment: prod\nenvironments: {{prod: {{host: orders-prod}}}}\n{rest}")
+        format!(
+            "execution_environment: prod\nenvironments: {{prod: {{host: orders-prod}}}}\n{rest}"
+        )
     };
     check(
-        &[("checkd.yaml", &config("server: {listen: false}\nserver: {listen: false}\n"))],
+        &[(
+            "checkd.yaml",
+            &config("server: {listen: false}\nserver: {listen: false}\n"),
+        )],
         "checkd.yaml:4:1: server: duplicate key `server`",
     );
     check(
-        &[("checkd.yaml", &config("output: {self_service: !secret x}\n"))],
+        &[(
+            "checkd.yaml",
+            &config("output: {self_service: !secret x}\n"),
+        )],
         "checkd.yaml:3:32: output.self_service: unsupported tag `!secret`",
     );
     check(
@@ -737,7 +745,9 @@ fn yaml_that_is_refused() {
     let mut bomb = String::from("x0: &x0 [a, a, a, a, a, a, a, a, a, a]\n");
     for i in 1..10 {
         let p = i - 1;
-        bomb.push_str(&format!("x{i}: &x{i} [*x{p}, *x{p}, *x{p}, *x{p}, *x{p}, *x{p}, *x{p}, *x{p}, *x{p}, *x{p}]\n"));
+        bomb.push_str(&format!(
+            "x{i}: &x{i} [*x{p}, *x{p}, *x{p}, *x{p}, *x{p}, *x{p}, *x{p}, *x{p}, *x{p}, *x{p}]\n"
+        ));
     }
     let got = crate::fixture::Tree::new(&[("checkd.yaml", &config(&bomb))]).diagnostics();
     assert!(
