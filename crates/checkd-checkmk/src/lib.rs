@@ -3,8 +3,12 @@
 //! [`AgentOutput`] writes the text Checkmk reads from an agent: the `<<<check_mk>>>` header,
 //! `<<<local:sep(0)>>>` sections with one local-check line per service, and piggyback blocks
 //! (`<<<<host>>>>` … `<<<<>>>>`) for the environments' hosts. Whatever it is given, it never
-//! writes a line Checkmk would misread: names, metrics and texts are sanitised on the way out
-//! (see [`LocalCheck`] for the exact rules). On request it also writes watchpost's
+//! writes a line Checkmk would misread, by construction: the line writers take only a
+//! [`LocalLine`] or a [`WatchpostLine`], whose parts ([`ServiceName`], [`Summary`],
+//! [`Details`], [`Metrics`]) sanitise their input when they are made (see [`LocalCheck`] for
+//! the exact rules), and lines rendered ahead ([`LocalLines`], [`WatchpostLines`], which a
+//! scrape reuses while a result is unchanged) can only be filled by those writers. On request
+//! it also writes watchpost's
 //! `<<<watchpost>>>` section (base64 JSON lines, see [`watchpost`]) for teams migrating from
 //! watchpost. [`validate::validate_agent_output`] is the strict reader the rest of the project
 //! tests its output and spool files with. The grammar both follow is
@@ -16,6 +20,7 @@
 //! the daemon decide when to render and deliver it over HTTP, to spool files or to stdout.
 
 mod names;
+mod parts;
 mod render;
 pub mod validate;
 pub mod watchpost;
@@ -24,5 +29,9 @@ pub use names::{
     coerce_host_name, validate_host_name, validate_metric_name, validate_service_name,
     MAX_HOST_NAME_CHARS,
 };
-pub use render::{render_local_check, AgentOutput, Cached, LocalCheck};
-pub use watchpost::{watchpost_json, watchpost_line, WatchpostService, WATCHPOST_HEADER};
+pub use parts::{Details, Metrics, ServiceName, Summary};
+pub use render::{render_local_check, AgentOutput, Cached, LocalCheck, LocalLine, LocalLines};
+pub use watchpost::{
+    watchpost_json, watchpost_line, WatchpostLine, WatchpostLines, WatchpostService,
+    WATCHPOST_HEADER,
+};

@@ -4,8 +4,9 @@ use std::fmt::Write as _;
 
 use checkd_model::{Metric, State};
 
-use crate::names::{metric_name_chars, push_host_name, service_name_chars};
-use crate::watchpost::{write_watchpost_line, WatchpostService, WATCHPOST_HEADER};
+use crate::names::push_host_name;
+use crate::parts::{is_blank, push_one_line, Details, Metrics, ServiceName, Summary};
+use crate::watchpost::{WatchpostLine, WatchpostLines, WatchpostService, WATCHPOST_HEADER};
 
 const LOCAL_HEADER: &str = "<<<local:sep(0)>>>\n";
 const PIGGYBACK_FOOTER: &str = "<<<<>>>>\n";
@@ -21,20 +22,18 @@ pub struct Cached {
     pub interval_s: u64,
 }
 
-/// One local-check line to render.
+/// One local-check line, as any text: rendering sanitises it through a [`LocalLine`].
 ///
 /// Whatever the fields hold, the line written is valid:
-/// - `service`: `"`, `'`, `;`, `$` and control characters become `_`; empty becomes `_`.
-/// - `metrics`: a metric whose value is NaN or infinite is dropped, non-finite levels, min and
-///   max count as absent, odd characters in names become `_` (an empty name becomes `_`), and a
-///   metric whose name (so written) repeats an earlier one on the line is dropped. No metrics
-///   left: `-`.
-/// - `summary`: control characters (newlines, CR, tabs) become spaces, surrounding whitespace
-///   is trimmed; an empty summary is written as `-` (Checkmk rejects an empty one), and so is a
-///   `-` put before a summary that starts with a literal `\n`.
-/// - `details`, then `note`: each line (LF or CRLF) has control characters turned into spaces
-///   and trailing whitespace trimmed; blank lines at the start and end of each are dropped;
-///   lines are appended after the summary, each behind a literal two-character `\n`.
+/// - `service`: as [`ServiceName`] says (`"`, `'`, `;`, `$` and control characters become `_`;
+///   empty becomes `_`).
+/// - `metrics`: as [`Metrics`] says (non-finite values dropped, non-finite levels absent, odd
+///   name characters `_`, repeated names dropped). No metrics left: `-`.
+/// - `summary`: as [`Summary`] says (one line, trimmed, `-` when empty), and a `-` is put
+///   before a summary that starts with a literal `\n`.
+/// - `details`, then `note`: as [`Details`] says (lines without control characters or
+///   trailing whitespace, blank ends dropped); each line is appended after the summary behind a
+///   literal two-character `\n`.
 ///
 /// Backslashes are written as they are, so a literal `\n` in a summary or detail also starts a
 /// new detail line in Checkmk.
@@ -49,6 +48,66 @@ pub struct LocalCheck<'a> {
     pub details: &'a str,
     /// Extra detail line(s) appended after `details`, e.g. why the datasource is unavailable.
     pub note: Option<&'a str>,
+}
+
+/// One local-check line made of sanitised parts: the only thing the local-check writer takes.
+#[derive(Clone, Debug)]
+pub struct LocalLine<'a> {
+    pub cached: Option<Cached>,
+    pub state: State,
+    pub service: ServiceName<'a>,
+    pub metrics: Metrics<'a>,
+    pub summary: Summary<'a>,
+    /// The details, then the note.
+    pub details: Details<'a>,
+}
+
+impl<'a> LocalLine<'a> {
+    /// Sanitises every field of `check`.
+    pub fn new(check: &LocalCheck<'a>) -> LocalLine<'a> {
+        let details = Details::new(check.details);
+        LocalLine {
+            cached: check.cached,
+            state: check.state,
+            service: ServiceName::new(check.service),
+            metrics: Metrics::new(check.metrics),
+            summary: Summary::new(check.summary),
+            details: match check.note {
+                Some(note) => details.and(note),
+                None => details,
+            },
+        }
+    }
+}
+
+/// Local-check lines rendered earlier, each ending in `\n`: what a scrape copies for a job
+/// whose result did not change. Only [`LocalLines::push`] writes into it, so it holds valid
+/// lines only.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LocalLines(String);
+
+impl LocalLines {
+    pub fn new() -> LocalLines {
+        LocalLines::default()
+    }
+
+    /// Renders `line` at the end.
+    pub fn push(&mut self, line: &LocalLine<'_>) {
+        write_local_line(&mut self.0, line);
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The length of the text in bytes.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
 }
 
 /// Builds a whole agent output in one `String` buffer.
@@ -123,7 +182,7 @@ impl AgentOutput {
         if self.section != Section::Local {
             self.local_section();
         }
-        write_local_check(&mut self.buf, check);
+        write_local_line(&mut self.buf, &LocalLine::new(check));
     }
 
     /// Writes `<<<watchpost>>>\n`, the section watchpost's Checkmk plugin reads.
@@ -136,11 +195,9 @@ impl AgentOutput {
     /// Writes one watchpost line (base64 of the service's JSON, then `\n`), opening a
     /// watchpost section if none is open. See [`crate::watchpost`] for the format.
     pub fn watchpost_line(&mut self, service: &WatchpostService<'_>) {
-        if self.section != Section::Watchpost {
-            self.watchpost_section();
-        }
-        write_watchpost_line(&mut self.buf, service);
-        self.buf.push('\n');
+        let mut line = WatchpostLines::new();
+        line.push(&WatchpostLine::new(service));
+        self.push_watchpost_lines(&line);
     }
 
     /// Writes `<<<<HOST>>>>\n<<<local:sep(0)>>>\n`, with `host` made valid by
@@ -163,29 +220,27 @@ impl AgentOutput {
         }
     }
 
-    /// Appends local-check lines rendered earlier by [`render_local_check`] (each ending in
-    /// `\n`), opening a local section if none is open: a scrape can reuse lines that did not
-    /// change instead of rendering them again.
-    pub fn push_local_lines(&mut self, lines: &str) {
+    /// Appends local-check lines rendered earlier, opening a local section if none is open: a
+    /// scrape can reuse lines that did not change instead of rendering them again.
+    pub fn push_local_lines(&mut self, lines: &LocalLines) {
         if lines.is_empty() {
             return;
         }
         if self.section != Section::Local {
             self.local_section();
         }
-        self.buf.push_str(lines);
+        self.buf.push_str(lines.as_str());
     }
 
-    /// Appends watchpost lines rendered earlier by [`crate::watchpost_line`] (each followed by
-    /// `\n`), opening a watchpost section if none is open.
-    pub fn push_watchpost_lines(&mut self, lines: &str) {
+    /// Appends watchpost lines rendered earlier, opening a watchpost section if none is open.
+    pub fn push_watchpost_lines(&mut self, lines: &WatchpostLines) {
         if lines.is_empty() {
             return;
         }
         if self.section != Section::Watchpost {
             self.watchpost_section();
         }
-        self.buf.push_str(lines);
+        self.buf.push_str(lines.as_str());
     }
 
     /// Appends another output built with [`AgentOutput::spool_file`], closing its open block.
@@ -209,13 +264,15 @@ impl AgentOutput {
 
 /// One local-check line, ending with `\n`, on its own (e.g. for `checkd once --format checkmk`).
 pub fn render_local_check(check: &LocalCheck<'_>) -> String {
-    let mut buf = String::with_capacity(64 + check.summary.len() + check.details.len());
-    write_local_check(&mut buf, check);
-    buf
+    let mut lines = LocalLines(String::with_capacity(
+        64 + check.summary.len() + check.details.len(),
+    ));
+    lines.push(&LocalLine::new(check));
+    lines.0
 }
 
-fn write_local_check(buf: &mut String, check: &LocalCheck<'_>) {
-    if let Some(cached) = check.cached.filter(|c| c.produced_s >= 0) {
+fn write_local_line(buf: &mut String, line: &LocalLine<'_>) {
+    if let Some(cached) = line.cached.filter(|c| c.produced_s >= 0) {
         // Writing into a String cannot fail.
         let _ = write!(
             buf,
@@ -224,94 +281,44 @@ fn write_local_check(buf: &mut String, check: &LocalCheck<'_>) {
             cached.interval_s.max(1)
         );
     }
-    buf.push(char::from(b'0' + check.state.code()));
+    buf.push(char::from(b'0' + line.state.code()));
     buf.push_str(" \"");
-    buf.extend(service_name_chars(check.service));
+    buf.push_str(line.service.as_str());
     buf.push_str("\" ");
-    write_metrics(buf, check.metrics);
+    write_metrics(buf, line.metrics.as_slice());
     buf.push(' ');
-    write_summary(buf, check.summary);
-    push_detail_lines(buf, check.details, "\\n");
-    if let Some(note) = check.note {
-        push_detail_lines(buf, note, "\\n");
+    // Checkmk takes everything before the first literal `\n` as the summary and rejects an
+    // empty one, which would turn the service into a crash report.
+    if line.summary.as_str().starts_with("\\n") {
+        buf.push('-');
+    }
+    buf.push_str(line.summary.as_str());
+    for detail in line.details.lines() {
+        buf.push_str("\\n");
+        buf.push_str(detail);
     }
     buf.push('\n');
 }
 
-/// Whitespace and control characters: what is trimmed, since Checkmk strips each line and
-/// control characters are written as spaces.
-pub(crate) fn is_blank(c: char) -> bool {
-    c.is_whitespace() || c.is_control()
-}
-
-pub(crate) fn push_one_line(buf: &mut String, text: &str) {
-    buf.extend(text.chars().map(|c| if c.is_control() { ' ' } else { c }));
-}
-
-fn write_summary(buf: &mut String, summary: &str) {
-    let summary = summary.trim_matches(is_blank);
-    // Checkmk takes everything before the first literal `\n` as the summary and rejects an
-    // empty one, which would turn the service into a crash report.
-    if summary.is_empty() || summary.starts_with("\\n") {
-        buf.push('-');
-    }
-    push_one_line(buf, summary);
-}
-
-/// Appends each line of `text` behind `separator` (a literal `\n` in a local-check line, a
-/// real newline in watchpost's details): control characters become spaces, trailing
-/// whitespace is trimmed, blank lines at the start and end are dropped.
-pub(crate) fn push_detail_lines(buf: &mut String, text: &str, separator: &str) {
-    let mut started = false;
-    let mut blank_lines = 0usize;
-    for line in text.split('\n') {
-        let line = line.trim_end_matches(is_blank);
-        if line.is_empty() {
-            // Blank lines only count between two written lines.
-            blank_lines += usize::from(started);
-            continue;
-        }
-        for _ in 0..blank_lines {
-            buf.push_str(separator);
-        }
-        blank_lines = 0;
-        buf.push_str(separator);
-        push_one_line(buf, line);
-        started = true;
-    }
-}
-
 fn write_metrics(buf: &mut String, metrics: &[Metric]) {
-    let mut wrote = false;
     for (index, metric) in metrics.iter().enumerate() {
-        if !metric.value.is_finite() || repeats_earlier_name(&metrics[..index], &metric.name) {
-            continue;
-        }
-        if wrote {
+        if index > 0 {
             buf.push('|');
         }
         write_metric(buf, metric);
-        wrote = true;
     }
-    if !wrote {
+    if metrics.is_empty() {
         buf.push('-');
     }
 }
 
-/// Whether an earlier metric that is written has the same name as written.
-pub(crate) fn repeats_earlier_name(earlier: &[Metric], name: &str) -> bool {
-    earlier
-        .iter()
-        .any(|m| m.value.is_finite() && metric_name_chars(&m.name).eq(metric_name_chars(name)))
-}
-
+/// Writes a metric [`Metrics`] has sanitised: a valid name, finite numbers only.
 fn write_metric(buf: &mut String, metric: &Metric) {
-    let finite = |v: Option<f64>| v.filter(|v| v.is_finite());
-    let (upper_warn, upper_crit) = (finite(metric.upper.warn), finite(metric.upper.crit));
-    let (lower_warn, lower_crit) = (finite(metric.lower.warn), finite(metric.lower.crit));
-    let (min, max) = (finite(metric.min), finite(metric.max));
+    let (upper_warn, upper_crit) = (metric.upper.warn, metric.upper.crit);
+    let (lower_warn, lower_crit) = (metric.lower.warn, metric.lower.crit);
+    let (min, max) = (metric.min, metric.max);
 
-    buf.extend(metric_name_chars(&metric.name));
+    buf.push_str(&metric.name);
     buf.push('=');
     write_number(buf, metric.value);
     let fields = [

@@ -27,15 +27,15 @@ use std::fmt::Write as _;
 use base64::Engine as _;
 use checkd_model::{Metric, State};
 
-use crate::names::{metric_name_chars, service_name_chars};
-use crate::render::{is_blank, push_detail_lines, push_one_line, repeats_earlier_name};
+use crate::parts::{Details, Metrics, ServiceName, Summary};
 
 /// The section header watchpost writes and its plugin (`AgentSection(name="watchpost")`)
 /// reads. No `sep` option: base64 holds no whitespace, so Checkmk's default split keeps each
 /// line whole.
 pub const WATCHPOST_HEADER: &str = "<<<watchpost>>>";
 
-/// One service to write as a watchpost line.
+/// One service to write as a watchpost line, as any text: rendering sanitises it through a
+/// [`WatchpostLine`].
 #[derive(Clone, Copy, Debug)]
 pub struct WatchpostService<'a> {
     /// The service name (watchpost's `service_name`); made valid like a local-check name.
@@ -53,12 +53,79 @@ pub struct WatchpostService<'a> {
     pub metrics: &'a [Metric],
 }
 
+/// One watchpost line made of sanitised parts: the only thing the watchpost writer takes.
+/// Labels and the environment need no sanitising: JSON escapes any text, and base64 any JSON.
+#[derive(Clone, Debug)]
+pub struct WatchpostLine<'a> {
+    pub service: ServiceName<'a>,
+    pub labels: &'a BTreeMap<String, String>,
+    pub environment: &'a str,
+    pub state: State,
+    pub summary: Summary<'a>,
+    /// The details, then the note.
+    pub details: Details<'a>,
+    pub metrics: Metrics<'a>,
+}
+
+impl<'a> WatchpostLine<'a> {
+    /// Sanitises every field of `service`.
+    pub fn new(service: &WatchpostService<'a>) -> WatchpostLine<'a> {
+        let details = Details::new(service.details);
+        WatchpostLine {
+            service: ServiceName::new(service.service),
+            labels: service.labels,
+            environment: service.environment,
+            state: service.state,
+            summary: Summary::new(service.summary),
+            details: match service.note {
+                Some(note) => details.and(note),
+                None => details,
+            },
+            metrics: Metrics::new(service.metrics),
+        }
+    }
+}
+
+/// Watchpost lines rendered earlier, each followed by `\n`: what a scrape copies for a job
+/// whose result did not change. Only [`WatchpostLines::push`] writes into it, so it holds
+/// valid lines only.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct WatchpostLines(String);
+
+impl WatchpostLines {
+    pub fn new() -> WatchpostLines {
+        WatchpostLines::default()
+    }
+
+    /// Renders `line` at the end.
+    pub fn push(&mut self, line: &WatchpostLine<'_>) {
+        let json = json(line);
+        base64::engine::general_purpose::STANDARD.encode_string(json.as_bytes(), &mut self.0);
+        self.0.push('\n');
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The length of the text in bytes.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+}
+
 /// The line's text: the base64 (standard alphabet, padded, no line breaks) of
 /// [`watchpost_json`], without a line ending.
 pub fn watchpost_line(service: &WatchpostService<'_>) -> String {
-    let mut buf = String::new();
-    write_watchpost_line(&mut buf, service);
-    buf
+    let mut lines = WatchpostLines::new();
+    lines.push(&WatchpostLine::new(service));
+    let mut line = lines.0;
+    line.pop();
+    line
 }
 
 /// The JSON object a watchpost line encodes.
@@ -67,15 +134,19 @@ pub fn watchpost_line(service: &WatchpostService<'_>) -> String {
 /// (`OK`, `WARN`, `CRIT` or `UNKNOWN`), `summary`, `metrics` (each `{name, value, levels?:
 /// {warning, critical}, boundaries?: {lower, upper}}`), `details` (a string or `null`).
 pub fn watchpost_json(service: &WatchpostService<'_>) -> String {
+    json(&WatchpostLine::new(service))
+}
+
+fn json(line: &WatchpostLine<'_>) -> String {
+    let metrics = line.metrics.as_slice();
     let mut json = String::with_capacity(
-        160 + service.summary.len() + service.details.len() + 64 * service.metrics.len(),
+        160 + line.summary.as_str().len() + line.details.as_str().len() + 64 * metrics.len(),
     );
     json.push_str("{\"service_name\": ");
-    let name: String = service_name_chars(service.service).collect();
-    push_json_string(&mut json, &name);
+    push_json_string(&mut json, line.service.as_str());
 
     json.push_str(", \"service_labels\": {");
-    for (index, (key, value)) in service.labels.iter().enumerate() {
+    for (index, (key, value)) in line.labels.iter().enumerate() {
         if index > 0 {
             json.push_str(", ");
         }
@@ -84,60 +155,37 @@ pub fn watchpost_json(service: &WatchpostService<'_>) -> String {
         push_json_string(&mut json, value);
     }
     json.push_str("}, \"environment\": ");
-    push_json_string(&mut json, service.environment);
+    push_json_string(&mut json, line.environment);
     json.push_str(", \"check_state\": ");
-    push_json_string(&mut json, service.state.as_str());
+    push_json_string(&mut json, line.state.as_str());
 
     json.push_str(", \"summary\": ");
-    let summary = service.summary.trim_matches(is_blank);
-    let mut one_line = String::with_capacity(summary.len().max(1));
-    if summary.is_empty() {
-        one_line.push('-');
-    }
-    push_one_line(&mut one_line, summary);
-    push_json_string(&mut json, &one_line);
+    push_json_string(&mut json, line.summary.as_str());
 
     json.push_str(", \"metrics\": [");
-    push_metrics(&mut json, service.metrics);
+    push_metrics(&mut json, metrics);
 
     json.push_str("], \"details\": ");
-    // Every line is written behind a "\n"; the first one is not wanted.
-    let mut details = String::with_capacity(service.details.len());
-    push_detail_lines(&mut details, service.details, "\n");
-    if let Some(note) = service.note {
-        push_detail_lines(&mut details, note, "\n");
-    }
-    match details.strip_prefix('\n') {
-        Some(details) => push_json_string(&mut json, details),
-        None => json.push_str("null"),
+    if line.details.is_empty() {
+        json.push_str("null");
+    } else {
+        push_json_string(&mut json, line.details.as_str());
     }
     json.push('}');
     json
 }
 
-/// Appends [`watchpost_line`]`(service)` to `buf`.
-pub(crate) fn write_watchpost_line(buf: &mut String, service: &WatchpostService<'_>) {
-    let json = watchpost_json(service);
-    base64::engine::general_purpose::STANDARD.encode_string(json.as_bytes(), buf);
-}
-
+/// Writes metrics [`Metrics`] has sanitised: valid names, finite numbers only.
 fn push_metrics(json: &mut String, metrics: &[Metric]) {
-    let finite = |v: Option<f64>| v.filter(|v| v.is_finite());
-    let mut wrote = false;
     for (index, metric) in metrics.iter().enumerate() {
-        if !metric.value.is_finite() || repeats_earlier_name(&metrics[..index], &metric.name) {
-            continue;
-        }
-        if wrote {
+        if index > 0 {
             json.push_str(", ");
         }
-        wrote = true;
         json.push_str("{\"name\": ");
-        let name: String = metric_name_chars(&metric.name).collect();
-        push_json_string(json, &name);
+        push_json_string(json, &metric.name);
         json.push_str(", \"value\": ");
         push_python_float(json, metric.value);
-        let (warn, crit) = (finite(metric.upper.warn), finite(metric.upper.crit));
+        let (warn, crit) = (metric.upper.warn, metric.upper.crit);
         if warn.is_some() || crit.is_some() {
             json.push_str(", \"levels\": {\"warning\": ");
             push_optional_float(json, warn);
@@ -145,7 +193,7 @@ fn push_metrics(json: &mut String, metrics: &[Metric]) {
             push_optional_float(json, crit);
             json.push('}');
         }
-        let (min, max) = (finite(metric.min), finite(metric.max));
+        let (min, max) = (metric.min, metric.max);
         if min.is_some() || max.is_some() {
             json.push_str(", \"boundaries\": {\"lower\": ");
             push_optional_float(json, min);

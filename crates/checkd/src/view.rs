@@ -4,7 +4,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 
 use checkd_checkmk::{
-    render_local_check, watchpost_line, AgentOutput, Cached, LocalCheck, WatchpostService,
+    AgentOutput, Cached, LocalCheck, LocalLine, LocalLines, WatchpostLine, WatchpostLines,
+    WatchpostService,
 };
 use checkd_model::placement::Decision;
 use checkd_model::plan::{Job, Plan};
@@ -52,7 +53,30 @@ struct Lines {
     /// From this time on (ms) the record is stale; `i64::MAX` when it cannot be.
     stale_at_ms: i64,
     worst: State,
-    text: String,
+    text: Text,
+}
+
+/// A job's rendered lines, in the plan's output format.
+#[derive(Debug)]
+enum Text {
+    Local(LocalLines),
+    Watchpost(WatchpostLines),
+}
+
+impl Text {
+    fn len(&self) -> usize {
+        match self {
+            Text::Local(lines) => lines.len(),
+            Text::Watchpost(lines) => lines.len(),
+        }
+    }
+
+    fn push_to(&self, out: &mut AgentOutput) {
+        match self {
+            Text::Local(lines) => out.push_local_lines(lines),
+            Text::Watchpost(lines) => out.push_watchpost_lines(lines),
+        }
+    }
 }
 
 pub type Records = HashMap<JobKey, Arc<RunRecord>>;
@@ -151,9 +175,10 @@ impl View {
         let mut shown = rendered.jobs.iter();
         for (host, jobs) in &self.hosts {
             out.begin_host(host);
-            for lines in shown.by_ref().take(jobs.len()) {
-                let text = lines.lines.as_ref().map_or("", |lines| lines.text.as_str());
-                self.push_lines(&mut out, text);
+            for job in shown.by_ref().take(jobs.len()) {
+                if let Some(lines) = &job.lines {
+                    lines.text.push_to(&mut out);
+                }
             }
             out.end_host();
         }
@@ -178,7 +203,7 @@ impl View {
             for job in shown.by_ref().take(jobs.len()) {
                 let lines = self.job_lines(job, now_ms);
                 worst.push(lines.worst);
-                self.push_lines(&mut out, &lines.text);
+                lines.text.push_to(&mut out);
             }
             files.push((host.clone(), out.finish()));
         }
@@ -246,17 +271,17 @@ impl View {
                 stale: false,
                 stale_at_ms: i64::MAX,
                 worst: State::Ok,
-                text: String::new(),
+                text: Text::Local(LocalLines::new()),
             };
         };
         let stale_at_ms = record.and_then(|r| stale_at_ms(job, r)).unwrap_or(i64::MAX);
         let stale = now_ms > stale_at_ms;
         let served = serve(job, record, now_ms, self.here(job));
         let worst = served.iter().map(|s| s.state).max().unwrap_or(State::Ok);
-        let mut text = String::new();
-        for s in &served {
-            if self.plan.output.watchpost {
-                text.push_str(&watchpost_line(&WatchpostService {
+        let text = if self.plan.output.watchpost {
+            let mut lines = WatchpostLines::new();
+            for s in &served {
+                lines.push(&WatchpostLine::new(&WatchpostService {
                     service: s.service,
                     labels: &job.labels,
                     environment: &job.key.environment,
@@ -266,9 +291,12 @@ impl View {
                     note: s.note.as_deref(),
                     metrics: s.metrics,
                 }));
-                text.push('\n');
-            } else {
-                text.push_str(&render_local_check(&LocalCheck {
+            }
+            Text::Watchpost(lines)
+        } else {
+            let mut lines = LocalLines::new();
+            for s in &served {
+                lines.push(&LocalLine::new(&LocalCheck {
                     cached: s.cached.map(|(produced_s, interval_s)| Cached {
                         produced_s,
                         interval_s,
@@ -281,7 +309,8 @@ impl View {
                     note: s.note.as_deref(),
                 }));
             }
-        }
+            Text::Local(lines)
+        };
         drop(served);
         Lines {
             version,
@@ -289,14 +318,6 @@ impl View {
             stale_at_ms,
             worst,
             text,
-        }
-    }
-
-    fn push_lines(&self, out: &mut AgentOutput, text: &str) {
-        if self.plan.output.watchpost {
-            out.push_watchpost_lines(text);
-        } else {
-            out.push_local_lines(text);
         }
     }
 

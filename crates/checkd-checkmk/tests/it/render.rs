@@ -1,7 +1,10 @@
 //! Exact output of the renderer, one line or one whole output at a time.
 
 use checkd_checkmk::validate::validate_agent_output;
-use checkd_checkmk::{render_local_check, AgentOutput, Cached, LocalCheck};
+use checkd_checkmk::{
+    render_local_check, watchpost_line, AgentOutput, Cached, LocalCheck, LocalLine, LocalLines,
+    WatchpostLine, WatchpostLines, WatchpostService,
+};
 use checkd_model::{Levels, Metric, State};
 
 /// Renders `input` and compares the line (without its `\n`); every line must also pass the
@@ -463,4 +466,65 @@ cached(1763890000,300) 2 "Orders API queue" depth=1830;500;1000;0 queue depth 18
 <<<<>>>>
 "#;
     assert_eq!(out.finish(), expected);
+}
+
+/// Lines rendered earlier and pushed later read the same as lines written in place, and a
+/// push opens the section its lines belong to.
+#[test]
+fn rendered_lines_push_into_their_own_section() {
+    let checks = [ok("a"), with_summary("b\nc"), with_details("d", Some("e"))];
+    let mut lines = LocalLines::new();
+    assert!(lines.is_empty());
+    for check in &checks {
+        lines.push(&LocalLine::new(check));
+    }
+    let mut in_place = AgentOutput::new("v");
+    in_place.begin_host("h");
+    for check in &checks {
+        in_place.local_check(check);
+    }
+    let mut pushed = AgentOutput::new("v");
+    pushed.begin_host("h");
+    pushed.push_local_lines(&LocalLines::new()); // nothing to push: nothing written
+    pushed.push_local_lines(&lines);
+    assert_eq!(pushed.finish(), in_place.finish());
+    assert_eq!(
+        lines.as_str(),
+        "0 \"a\" - all good\n0 \"svc\" - b c\n0 \"svc\" - all good\\nd\\ne\n"
+    );
+
+    let labels = std::collections::BTreeMap::new();
+    let service = WatchpostService {
+        service: "w",
+        labels: &labels,
+        environment: "prod",
+        state: State::Ok,
+        summary: "fine",
+        details: "",
+        note: None,
+        metrics: &[],
+    };
+    let mut watchpost = WatchpostLines::new();
+    watchpost.push(&WatchpostLine::new(&service));
+    assert_eq!(
+        watchpost.as_str(),
+        format!("{}\n", watchpost_line(&service))
+    );
+    let mut out = AgentOutput::new("v");
+    out.begin_host("h");
+    out.push_local_lines(&lines);
+    out.push_watchpost_lines(&watchpost);
+    out.push_local_lines(&lines);
+    let text = out.finish();
+    assert_eq!(
+        text,
+        format!(
+            "<<<check_mk>>>\nVersion: v\nAgentOS: checkd\n<<<<h>>>>\n<<<local:sep(0)>>>\n{local}\
+             <<<watchpost>>>\n{watchpost}<<<local:sep(0)>>>\n{local}<<<<>>>>\n",
+            local = lines.as_str(),
+            watchpost = watchpost.as_str()
+        )
+    );
+    // The same services twice on one host: the validator says so, the renderer does not care.
+    assert!(validate_agent_output(&text).is_err());
 }
