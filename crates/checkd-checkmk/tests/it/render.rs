@@ -1,4 +1,7 @@
-//! Exact output of the renderer, one line or one whole output at a time.
+//! Exact output of the renderer, one line or one whole output at a time, as insta snapshots
+//! beside the tests: `cargo insta test -p checkd-checkmk --review` shows what a change does.
+//! Every line is also run through the validator inside a whole output, and the validator
+//! insists on the final newline that a snapshot's trimming would not see.
 
 use checkd_checkmk::validate::validate_agent_output;
 use checkd_checkmk::{
@@ -6,18 +9,35 @@ use checkd_checkmk::{
     WatchpostLine, WatchpostLines, WatchpostService,
 };
 use checkd_model::{Levels, Metric, State};
+use insta::assert_snapshot;
 
-/// Renders `input` and compares the line (without its `\n`); every line must also pass the
-/// validator inside a whole output.
-fn check(input: LocalCheck<'_>, expected: &str) {
-    let line = render_local_check(&input);
-    assert_eq!(line.strip_suffix('\n'), Some(expected), "rendered {line:?}");
+/// Renders `input` as one line, without its `\n`; the line must also pass the validator
+/// inside a whole output.
+fn line(input: &LocalCheck<'_>) -> String {
+    let line = render_local_check(input);
+    let Some(text) = line.strip_suffix('\n').filter(|t| !t.contains('\n')) else {
+        panic!("not one line ending in a newline: {line:?}");
+    };
     let mut out = AgentOutput::new("checkd-test");
-    out.local_check(&input);
-    let text = out.finish();
-    if let Err(problems) = validate_agent_output(&text) {
-        panic!("{text:?} is invalid: {problems:?}");
+    out.local_check(input);
+    let whole = out.finish();
+    if let Err(problems) = validate_agent_output(&whole) {
+        panic!("{whole:?} is invalid: {problems:?}");
     }
+    text.to_string()
+}
+
+/// One row per case: the input as Rust writes it, then the line rendered from it.
+fn table<'a, T: std::fmt::Debug>(cases: impl IntoIterator<Item = (T, LocalCheck<'a>)>) -> String {
+    cases
+        .into_iter()
+        .map(|(input, check)| format!("{input:?} → {}\n", line(&check)))
+        .collect()
+}
+
+/// The rendered lines of `checks`, one per row.
+fn lines<'a>(checks: impl IntoIterator<Item = LocalCheck<'a>>) -> String {
+    checks.into_iter().map(|c| line(&c) + "\n").collect()
 }
 
 fn ok(service: &str) -> LocalCheck<'_> {
@@ -64,294 +84,283 @@ fn with_metrics(metrics: &[Metric]) -> LocalCheck<'_> {
 
 #[test]
 fn every_state_is_its_checkmk_number() {
-    check(
-        LocalCheck {
-            state: State::Ok,
-            ..ok("a")
-        },
-        r#"0 "a" - all good"#,
-    );
-    check(
-        LocalCheck {
-            state: State::Warn,
-            ..ok("a")
-        },
-        r#"1 "a" - all good"#,
-    );
-    check(
-        LocalCheck {
-            state: State::Crit,
-            ..ok("a")
-        },
-        r#"2 "a" - all good"#,
-    );
-    check(
-        LocalCheck {
-            state: State::Unknown,
-            ..ok("a")
-        },
-        r#"3 "a" - all good"#,
-    );
+    let states = [State::Ok, State::Warn, State::Crit, State::Unknown];
+    assert_snapshot!(table(states.map(|state| (state, LocalCheck { state, ..ok("a") }))), @r#"
+    Ok → 0 "a" - all good
+    Warn → 1 "a" - all good
+    Crit → 2 "a" - all good
+    Unknown → 3 "a" - all good
+    "#);
 }
 
 #[test]
 fn cached_prefix() {
-    let cached = |produced_s, interval_s| LocalCheck {
-        cached: Some(Cached {
-            produced_s,
-            interval_s,
-        }),
-        ..ok("a")
-    };
-    check(
-        cached(1763890000, 300),
-        r#"cached(1763890000,300) 0 "a" - all good"#,
-    );
-    check(cached(0, 60), r#"cached(0,60) 0 "a" - all good"#);
-    // Checkmk divides by the interval.
-    check(cached(5, 0), r#"cached(5,1) 0 "a" - all good"#);
-    // Checkmk's grammar has no sign: the informative prefix is left out.
-    check(cached(-5, 60), r#"0 "a" - all good"#);
+    let cases = [(1763890000, 300), (0, 60), (5, 0), (-5, 60)];
+    let cached = cases.map(|(produced_s, interval_s)| {
+        let check = LocalCheck {
+            cached: Some(Cached {
+                produced_s,
+                interval_s,
+            }),
+            ..ok("a")
+        };
+        ((produced_s, interval_s), check)
+    });
+    // Checkmk divides by the interval, so 0 is written as 1; its grammar has no sign, so the
+    // informative prefix of a negative time is left out.
+    assert_snapshot!(table(cached), @r#"
+    (1763890000, 300) → cached(1763890000,300) 0 "a" - all good
+    (0, 60) → cached(0,60) 0 "a" - all good
+    (5, 0) → cached(5,1) 0 "a" - all good
+    (-5, 60) → 0 "a" - all good
+    "#);
 }
 
 #[test]
 fn metrics_with_levels_and_boundaries() {
-    check(with_metrics(&[metric("a", 5.0)]), r#"0 "svc" a=5 all good"#);
     let upper = |warn, crit| Metric {
         upper: levels(warn, crit),
         ..metric("a", 5.0)
     };
-    check(
-        with_metrics(&[upper(Some(7.0), None)]),
-        r#"0 "svc" a=5;7 all good"#,
-    );
-    check(
-        with_metrics(&[upper(Some(7.0), Some(8.0))]),
-        r#"0 "svc" a=5;7;8 all good"#,
-    );
-    check(
-        with_metrics(&[upper(None, Some(8.0))]),
-        r#"0 "svc" a=5;;8 all good"#,
-    );
-    let count = Metric {
-        lower: levels(Some(40.0), Some(30.0)),
-        ..metric("count", 37.0)
-    };
-    check(
-        with_metrics(&[count]),
-        r#"0 "svc" count=37;40:;30: all good"#,
-    );
-    let both = Metric {
-        upper: levels(Some(7.0), Some(8.0)),
-        lower: levels(Some(3.0), Some(2.0)),
-        min: Some(1.0),
-        max: Some(9.0),
-        ..metric("a", 5.0)
-    };
-    check(with_metrics(&[both]), r#"0 "svc" a=5;3:7;2:8;1;9 all good"#);
-    let mixed = Metric {
-        upper: levels(None, Some(8.0)),
-        lower: levels(Some(3.0), None),
-        ..metric("a", 5.0)
-    };
-    check(with_metrics(&[mixed]), r#"0 "svc" a=5;3:;8 all good"#);
-    let min = Metric {
-        min: Some(0.0),
-        ..metric("checks", 120.0)
-    };
-    check(with_metrics(&[min]), r#"0 "svc" checks=120;;;0 all good"#);
-    let max = Metric {
-        max: Some(9.0),
-        ..metric("a", 5.0)
-    };
-    check(with_metrics(&[max]), r#"0 "svc" a=5;;;;9 all good"#);
-    let min_max = Metric {
-        min: Some(-1.5),
-        max: Some(9.0),
-        ..metric("a", 5.0)
-    };
-    check(with_metrics(&[min_max]), r#"0 "svc" a=5;;;-1.5;9 all good"#);
-    let several = [metric("a", 1.0), metric("b", 2.0), metric("c", 3.0)];
-    check(with_metrics(&several), r#"0 "svc" a=1|b=2|c=3 all good"#);
+    let cases = [
+        vec![metric("a", 5.0)],
+        vec![upper(Some(7.0), None)],
+        vec![upper(Some(7.0), Some(8.0))],
+        vec![upper(None, Some(8.0))],
+        vec![Metric {
+            lower: levels(Some(40.0), Some(30.0)),
+            ..metric("count", 37.0)
+        }],
+        vec![Metric {
+            upper: levels(Some(7.0), Some(8.0)),
+            lower: levels(Some(3.0), Some(2.0)),
+            min: Some(1.0),
+            max: Some(9.0),
+            ..metric("a", 5.0)
+        }],
+        vec![Metric {
+            upper: levels(None, Some(8.0)),
+            lower: levels(Some(3.0), None),
+            ..metric("a", 5.0)
+        }],
+        vec![Metric {
+            min: Some(0.0),
+            ..metric("checks", 120.0)
+        }],
+        vec![Metric {
+            max: Some(9.0),
+            ..metric("a", 5.0)
+        }],
+        vec![Metric {
+            min: Some(-1.5),
+            max: Some(9.0),
+            ..metric("a", 5.0)
+        }],
+        vec![metric("a", 1.0), metric("b", 2.0), metric("c", 3.0)],
+    ];
+    assert_snapshot!(lines(cases.iter().map(|m| with_metrics(m))), @r#"
+    0 "svc" a=5 all good
+    0 "svc" a=5;7 all good
+    0 "svc" a=5;7;8 all good
+    0 "svc" a=5;;8 all good
+    0 "svc" count=37;40:;30: all good
+    0 "svc" a=5;3:7;2:8;1;9 all good
+    0 "svc" a=5;3:;8 all good
+    0 "svc" checks=120;;;0 all good
+    0 "svc" a=5;;;;9 all good
+    0 "svc" a=5;;;-1.5;9 all good
+    0 "svc" a=1|b=2|c=3 all good
+    "#);
 }
 
 #[test]
 fn numbers_are_plain_decimals() {
-    let cases = [
-        (0.081, "0.081"),
-        (-2.5, "-2.5"),
-        (1830.0, "1830"),
-        (0.1 + 0.2, "0.30000000000000004"),
-        (1e21, "1000000000000000000000"),
-        (1e-7, "0.0000001"),
-        (-0.0, "-0"),
-    ];
-    for (value, text) in cases {
-        let metrics = [metric("a", value)];
-        check(
-            with_metrics(&metrics),
-            &format!(r#"0 "svc" a={text} all good"#),
-        );
-    }
+    let values = [0.081, -2.5, 1830.0, 0.1 + 0.2, 1e21, 1e-7, -0.0];
+    let metrics = values.map(|value| [metric("a", value)]);
+    let cases = values
+        .iter()
+        .zip(&metrics)
+        .map(|(v, m)| (v, with_metrics(m)));
+    assert_snapshot!(table(cases), @r#"
+    0.081 → 0 "svc" a=0.081 all good
+    -2.5 → 0 "svc" a=-2.5 all good
+    1830.0 → 0 "svc" a=1830 all good
+    0.30000000000000004 → 0 "svc" a=0.30000000000000004 all good
+    1e21 → 0 "svc" a=1000000000000000000000 all good
+    1e-7 → 0 "svc" a=0.0000001 all good
+    -0.0 → 0 "svc" a=-0 all good
+    "#);
 }
 
 #[test]
 fn non_finite_metrics_are_dropped_and_non_finite_levels_are_absent() {
-    let metrics = [
-        metric("a", f64::NAN),
-        metric("b", 1.0),
-        metric("c", f64::INFINITY),
+    let cases = [
+        vec![
+            metric("a", f64::NAN),
+            metric("b", 1.0),
+            metric("c", f64::INFINITY),
+        ],
+        vec![metric("a", f64::NAN), metric("b", f64::NEG_INFINITY)],
+        vec![Metric {
+            upper: levels(Some(f64::NAN), Some(8.0)),
+            lower: levels(Some(f64::NEG_INFINITY), Some(f64::NAN)),
+            min: Some(f64::INFINITY),
+            max: Some(f64::NAN),
+            ..metric("a", 5.0)
+        }],
     ];
-    check(with_metrics(&metrics), r#"0 "svc" b=1 all good"#);
-    let metrics = [metric("a", f64::NAN), metric("b", f64::NEG_INFINITY)];
-    check(with_metrics(&metrics), r#"0 "svc" - all good"#);
-    let odd_levels = Metric {
-        upper: levels(Some(f64::NAN), Some(8.0)),
-        lower: levels(Some(f64::NEG_INFINITY), Some(f64::NAN)),
-        min: Some(f64::INFINITY),
-        max: Some(f64::NAN),
-        ..metric("a", 5.0)
-    };
-    check(with_metrics(&[odd_levels]), r#"0 "svc" a=5;;8 all good"#);
+    assert_snapshot!(lines(cases.iter().map(|m| with_metrics(m))), @r#"
+    0 "svc" b=1 all good
+    0 "svc" - all good
+    0 "svc" a=5;;8 all good
+    "#);
 }
 
 #[test]
 fn odd_metric_names() {
-    let metrics = [
-        metric("a b:c/d\\e|f=g;h", 1.0),
-        metric("temp°C", 2.0),
-        metric("", 3.0),
+    let cases = [
+        vec![
+            metric("a b:c/d\\e|f=g;h", 1.0),
+            metric("temp°C", 2.0),
+            metric("", 3.0),
+        ],
+        vec![metric("ok-name_1.5", 1.0)],
+        // Two names that are written the same: the first one wins.
+        vec![
+            metric("a b", 1.0),
+            metric("a_b", 2.0),
+            metric("a:b", 3.0),
+            metric("c", 4.0),
+        ],
+        // A dropped NaN metric does not shadow a later one of the same name.
+        vec![metric("a", f64::NAN), metric("a", 2.0)],
     ];
-    check(
-        with_metrics(&metrics),
-        r#"0 "svc" a_b_c_d_e_f_g_h=1|temp_C=2|_=3 all good"#,
-    );
-    let metrics = [metric("ok-name_1.5", 1.0)];
-    check(with_metrics(&metrics), r#"0 "svc" ok-name_1.5=1 all good"#);
-    // Two names that are written the same: the first one wins.
-    let metrics = [
-        metric("a b", 1.0),
-        metric("a_b", 2.0),
-        metric("a:b", 3.0),
-        metric("c", 4.0),
-    ];
-    check(with_metrics(&metrics), r#"0 "svc" a_b=1|c=4 all good"#);
-    // A dropped NaN metric does not shadow a later one of the same name.
-    let metrics = [metric("a", f64::NAN), metric("a", 2.0)];
-    check(with_metrics(&metrics), r#"0 "svc" a=2 all good"#);
+    assert_snapshot!(lines(cases.iter().map(|m| with_metrics(m))), @r#"
+    0 "svc" a_b_c_d_e_f_g_h=1|temp_C=2|_=3 all good
+    0 "svc" ok-name_1.5=1 all good
+    0 "svc" a_b=1|c=4 all good
+    0 "svc" a=2 all good
+    "#);
 }
 
 #[test]
 fn odd_service_names() {
-    check(
-        ok("Orders API health"),
-        r#"0 "Orders API health" - all good"#,
-    );
-    check(ok(r#"say "hi""#), r#"0 "say _hi_" - all good"#);
-    check(ok("it's"), r#"0 "it_s" - all good"#);
-    check(ok("a;b$c"), r#"0 "a_b_c" - all good"#);
-    check(
-        ok("line\nbreak\r\ttab"),
-        r#"0 "line_break__tab" - all good"#,
-    );
-    check(ok(""), r#"0 "_" - all good"#);
-    check(
-        ok("Überwachung ✓ 監視"),
-        r#"0 "Überwachung ✓ 監視" - all good"#,
-    );
-    check(ok(r"C:\temp | 100%"), r#"0 "C:\temp | 100%" - all good"#);
+    let names = [
+        "Orders API health",
+        r#"say "hi""#,
+        "it's",
+        "a;b$c",
+        "line\nbreak\r\ttab",
+        "",
+        "Überwachung ✓ 監視",
+        r"C:\temp | 100%",
+    ];
+    assert_snapshot!(table(names.map(|name| (name, ok(name)))), @r#"
+    "Orders API health" → 0 "Orders API health" - all good
+    "say \"hi\"" → 0 "say _hi_" - all good
+    "it's" → 0 "it_s" - all good
+    "a;b$c" → 0 "a_b_c" - all good
+    "line\nbreak\r\ttab" → 0 "line_break__tab" - all good
+    "" → 0 "_" - all good
+    "Überwachung ✓ 監視" → 0 "Überwachung ✓ 監視" - all good
+    "C:\\temp | 100%" → 0 "C:\temp | 100%" - all good
+    "#);
 }
 
 #[test]
 fn odd_summaries() {
-    check(with_summary("a\nb"), r#"0 "svc" - a b"#);
-    check(with_summary("a\r\nb\rc"), r#"0 "svc" - a  b c"#);
-    check(with_summary("  padded \t\n"), r#"0 "svc" - padded"#);
-    check(with_summary("tab\there"), r#"0 "svc" - tab here"#);
-    check(
-        with_summary(r#"say "hi"; cost $5 | 'x' = y"#),
-        r#"0 "svc" - say "hi"; cost $5 | 'x' = y"#,
-    );
-    check(
-        with_summary("größer als 5 °C — ✓"),
-        r#"0 "svc" - größer als 5 °C — ✓"#,
-    );
-    check(
-        with_summary("two  spaces kept"),
-        r#"0 "svc" - two  spaces kept"#,
-    );
-    check(with_summary(r"C:\temp"), r#"0 "svc" - C:\temp"#);
-    check(with_summary("bell\u{7}nul\0"), r#"0 "svc" - bell nul"#);
+    let summaries = [
+        "a\nb",
+        "a\r\nb\rc",
+        "  padded \t\n",
+        "tab\there",
+        r#"say "hi"; cost $5 | 'x' = y"#,
+        "größer als 5 °C — ✓",
+        "two  spaces kept",
+        r"C:\temp",
+        "bell\u{7}nul\0",
+    ];
+    assert_snapshot!(table(summaries.map(|s| (s, with_summary(s)))), @r#"
+    "a\nb" → 0 "svc" - a b
+    "a\r\nb\rc" → 0 "svc" - a  b c
+    "  padded \t\n" → 0 "svc" - padded
+    "tab\there" → 0 "svc" - tab here
+    "say \"hi\"; cost $5 | 'x' = y" → 0 "svc" - say "hi"; cost $5 | 'x' = y
+    "größer als 5 °C — ✓" → 0 "svc" - größer als 5 °C — ✓
+    "two  spaces kept" → 0 "svc" - two  spaces kept
+    "C:\\temp" → 0 "svc" - C:\temp
+    "bell\u{7}nul\0" → 0 "svc" - bell nul
+    "#);
 }
 
 #[test]
 fn empty_summary_is_a_dash() {
-    check(with_summary(""), r#"0 "svc" - -"#);
-    check(with_summary(" \n\t "), r#"0 "svc" - -"#);
-    // A literal \n at the start would leave Checkmk an empty summary.
-    check(with_summary(r"\nrest"), r#"0 "svc" - -\nrest"#);
-    let empty_with_details = LocalCheck {
-        summary: "",
-        details: "first",
-        ..ok("svc")
-    };
-    check(empty_with_details, r#"0 "svc" - -\nfirst"#);
+    let cases = [
+        ("", ""),
+        (" \n\t ", ""),
+        // A literal \n at the start would leave Checkmk an empty summary.
+        (r"\nrest", ""),
+        ("", "first"),
+    ];
+    let checks = cases.map(|(summary, details)| {
+        let check = LocalCheck {
+            summary,
+            details,
+            ..ok("svc")
+        };
+        ((summary, details), check)
+    });
+    assert_snapshot!(table(checks), @r#"
+    ("", "") → 0 "svc" - -
+    (" \n\t ", "") → 0 "svc" - -
+    ("\\nrest", "") → 0 "svc" - -\nrest
+    ("", "first") → 0 "svc" - -\nfirst
+    "#);
 }
 
 #[test]
 fn details() {
-    check(with_details("", None), r#"0 "svc" - all good"#);
-    check(with_details("\n \n", None), r#"0 "svc" - all good"#);
-    check(
-        with_details("one line", None),
-        r#"0 "svc" - all good\none line"#,
-    );
-    check(
-        with_details("a\nb\nc", None),
-        r#"0 "svc" - all good\na\nb\nc"#,
-    );
-    check(
-        with_details("a\r\nb\r\n", None),
-        r#"0 "svc" - all good\na\nb"#,
-    );
-    check(
-        with_details("\n\na\n\nb\n\n", None),
-        r#"0 "svc" - all good\na\n\nb"#,
-    );
-    check(
-        with_details("{\n  \"depth\": 5\n}", None),
-        r#"0 "svc" - all good\n{\n  "depth": 5\n}"#,
-    );
-    check(
-        with_details("trailing   \nspace\t", None),
-        r#"0 "svc" - all good\ntrailing\nspace"#,
-    );
-    check(
-        with_details("a\tb\u{1b}[0m", None),
-        r#"0 "svc" - all good\na b [0m"#,
-    );
-    check(
-        with_details(r"C:\new", None),
-        r#"0 "svc" - all good\nC:\new"#,
-    );
+    let details = [
+        "",
+        "\n \n",
+        "one line",
+        "a\nb\nc",
+        "a\r\nb\r\n",
+        "\n\na\n\nb\n\n",
+        "{\n  \"depth\": 5\n}",
+        "trailing   \nspace\t",
+        "a\tb\u{1b}[0m",
+        r"C:\new",
+    ];
+    assert_snapshot!(table(details.map(|d| (d, with_details(d, None)))), @r#"
+    "" → 0 "svc" - all good
+    "\n \n" → 0 "svc" - all good
+    "one line" → 0 "svc" - all good\none line
+    "a\nb\nc" → 0 "svc" - all good\na\nb\nc
+    "a\r\nb\r\n" → 0 "svc" - all good\na\nb
+    "\n\na\n\nb\n\n" → 0 "svc" - all good\na\n\nb
+    "{\n  \"depth\": 5\n}" → 0 "svc" - all good\n{\n  "depth": 5\n}
+    "trailing   \nspace\t" → 0 "svc" - all good\ntrailing\nspace
+    "a\tb\u{1b}[0m" → 0 "svc" - all good\na b [0m
+    "C:\\new" → 0 "svc" - all good\nC:\new
+    "#);
 }
 
 #[test]
 fn note_follows_the_details() {
     let note = "datasource unavailable since 2025-11-23 10:00:00 UTC: connection refused";
-    check(
-        with_details("", Some(note)),
-        &format!(r#"0 "svc" - all good\n{note}"#),
-    );
-    check(
-        with_details("depth: 1830\n", Some(note)),
-        &format!(r#"0 "svc" - all good\ndepth: 1830\n{note}"#),
-    );
-    check(
-        with_details("a", Some("n1\nn2")),
-        r#"0 "svc" - all good\na\nn1\nn2"#,
-    );
-    check(with_details("a", Some("")), r#"0 "svc" - all good\na"#);
+    let cases = [
+        ("", Some(note)),
+        ("depth: 1830\n", Some(note)),
+        ("a", Some("n1\nn2")),
+        ("a", Some("")),
+    ];
+    assert_snapshot!(table(cases.map(|(d, n)| ((d, n), with_details(d, n)))), @r#"
+    ("", Some("datasource unavailable since 2025-11-23 10:00:00 UTC: connection refused")) → 0 "svc" - all good\ndatasource unavailable since 2025-11-23 10:00:00 UTC: connection refused
+    ("depth: 1830\n", Some("datasource unavailable since 2025-11-23 10:00:00 UTC: connection refused")) → 0 "svc" - all good\ndepth: 1830\ndatasource unavailable since 2025-11-23 10:00:00 UTC: connection refused
+    ("a", Some("n1\nn2")) → 0 "svc" - all good\na\nn1\nn2
+    ("a", Some("")) → 0 "svc" - all good\na
+    "#);
 }
 
 #[test]
@@ -365,12 +374,25 @@ fn agent_output_header_sections_and_piggyback_blocks() {
     out.begin_host("staging orders/é");
     out.local_check(&ok("b"));
     out.end_host();
-    let expected = "<<<check_mk>>>\nVersion: checkd-0.1.0\nAgentOS: checkd\n\
-                    <<<local:sep(0)>>>\n0 \"own\" - all good\n\
-                    <<<<prod-orders>>>>\n<<<local:sep(0)>>>\n0 \"a\" - all good\n<<<<>>>>\n\
-                    <<<<staging_orders__>>>>\n<<<local:sep(0)>>>\n0 \"b\" - all good\n<<<<>>>>\n";
-    assert_eq!(out.as_str(), expected);
-    assert_eq!(out.finish(), expected);
+    let so_far = out.as_str().to_string();
+    let text = out.finish();
+    assert_eq!(so_far, text);
+    validate_agent_output(&text).unwrap();
+    assert_snapshot!(text, @r#"
+    <<<check_mk>>>
+    Version: checkd-0.1.0
+    AgentOS: checkd
+    <<<local:sep(0)>>>
+    0 "own" - all good
+    <<<<prod-orders>>>>
+    <<<local:sep(0)>>>
+    0 "a" - all good
+    <<<<>>>>
+    <<<<staging_orders__>>>>
+    <<<local:sep(0)>>>
+    0 "b" - all good
+    <<<<>>>>
+    "#);
 }
 
 #[test]
@@ -385,13 +407,25 @@ fn agent_output_keeps_blocks_well_formed() {
     out.local_check(&ok("own2")); // back on the own host: a new local section
     out.begin_host(""); // left open: finish closes it
     let text = out.finish();
-    let expected = "<<<check_mk>>>\nVersion: v 1\nAgentOS: checkd\n\
-                    <<<local:sep(0)>>>\n0 \"own\" - all good\n\
-                    <<<<a>>>>\n<<<local:sep(0)>>>\n<<<<>>>>\n\
-                    <<<<_b>>>>\n<<<local:sep(0)>>>\n0 \"x\" - all good\n<<<<>>>>\n\
-                    <<<local:sep(0)>>>\n0 \"own2\" - all good\n\
-                    <<<<_>>>>\n<<<local:sep(0)>>>\n<<<<>>>>\n";
-    assert_eq!(text, expected);
+    assert_snapshot!(text, @r#"
+    <<<check_mk>>>
+    Version: v 1
+    AgentOS: checkd
+    <<<local:sep(0)>>>
+    0 "own" - all good
+    <<<<a>>>>
+    <<<local:sep(0)>>>
+    <<<<>>>>
+    <<<<_b>>>>
+    <<<local:sep(0)>>>
+    0 "x" - all good
+    <<<<>>>>
+    <<<local:sep(0)>>>
+    0 "own2" - all good
+    <<<<_>>>>
+    <<<local:sep(0)>>>
+    <<<<>>>>
+    "#);
     assert!(
         validate_agent_output(&text).is_ok(),
         "{:?}",
