@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use insta::assert_snapshot;
+
 use crate::target::Target;
 use crate::util::{free_port, normalize, run, stderr, stdout};
 use crate::{fixture, SHOP_CHECKS};
@@ -74,6 +76,28 @@ fn exit_code_is_the_nagios_code_of_the_worst_state() {
 }
 
 #[test]
+fn the_table_lists_every_service_in_plan_order_with_its_summary() {
+    let target = Target::start();
+    let dir = fixture(&target, free_port(), SHOP_CHECKS);
+    let out = run(dir.checkd(&["once"]), LIMIT);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert_snapshot!(normalize(&stdout(&out)), @r#"
+    STATE    ENVIRONMENT  SERVICE           SUMMARY
+    OK       prod         Orders health     Orders healthy
+    WARN     prod         Orders busy       depth 700 (warn at 500)
+    CRIT     prod         Orders degraded   status is "degraded", expected "ok", depth 1830 (crit at 1000)
+    OK       prod         Orders worker     workers listed
+    OK       prod         Orders worker w1  idle
+    WARN     prod         Orders worker w2  busy is true, expected false
+    CRIT     prod         Error page        HTTP 503 (expected 2xx)
+    CRIT     prod         Not JSON          response is not JSON: expected value at line 1 column 1
+    UNKNOWN  prod         Slow              datasource unavailable: timed out after 1s (GET http://127.0.0.1:PORT/slow)
+    CRIT     prod         Huge              response body larger than 1024 bytes
+    UNKNOWN  prod         Refused           datasource unavailable: connection refused (GET http://127.0.0.1:PORT/health)
+    "#);
+}
+
+#[test]
 fn once_prints_a_table_and_json() {
     let target = Target::start();
     let dir = fixture(&target, free_port(), SHOP_CHECKS);
@@ -81,11 +105,14 @@ fn once_prints_a_table_and_json() {
         dir.checkd(&["once", "--check", "Orders busy", "--check", "Orders health"]),
         LIMIT,
     );
-    assert_eq!(
-        stdout(&out),
-        "STATE    ENVIRONMENT  SERVICE        SUMMARY\n\
-         OK       prod         Orders health  Orders healthy\n\
-         WARN     prod         Orders busy    depth 700 (warn at 500)\n"
+    assert_snapshot!(stdout(&out), @r"
+    STATE    ENVIRONMENT  SERVICE        SUMMARY
+    OK       prod         Orders health  Orders healthy
+    WARN     prod         Orders busy    depth 700 (warn at 500)
+    ");
+    assert!(
+        stdout(&out).ends_with(")\n"),
+        "one newline after the last row"
     );
 
     let out = run(
