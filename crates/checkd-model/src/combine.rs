@@ -1,3 +1,10 @@
+//! Folding a run's partial results (one per assertion or metric) into one service: the worst
+//! state, a summary people read, every partial in the details, every metric.
+//!
+//! It is the only place that decides how partials become a service, for checks and for
+//! checkd's own service alike; it does not evaluate anything (the datasources make the
+//! partials) and knows no Checkmk syntax.
+
 use crate::{Metric, State};
 
 /// One partial result of a run: a single assertion or metric, with its own state.

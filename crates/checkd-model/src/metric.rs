@@ -1,3 +1,9 @@
+//! Metrics and their levels with Checkmk's semantics: upper levels inclusive, lower levels
+//! exclusive, and the state a value's levels give it.
+//!
+//! It is the value and its meaning only: extracting a metric from a response is the
+//! datasources' work, and writing it as `name=value;warn;crit;min;max` the renderer's.
+
 use serde::{Deserialize, Serialize};
 
 use crate::State;

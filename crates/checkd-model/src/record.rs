@@ -1,3 +1,11 @@
+//! What a run leaves behind: [`JobKey`] (a check in one environment), its services
+//! ([`ServiceResult`]) and the [`RunRecord`] the store keeps, with its datasource incident and
+//! a failure held back by `retries`.
+//!
+//! Records are plain data: how a run's outcome updates a record and what a record shows now
+//! are decided elsewhere (the result logic and `serve`), and the byte format they are stored
+//! in is the store's (`checkd_store::records`).
+
 use std::collections::BTreeMap;
 use std::fmt;
 

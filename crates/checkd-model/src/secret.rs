@@ -1,3 +1,8 @@
+//! [`Secret`]: a token, password or client secret that prints as `***`.
+//!
+//! It only keeps a secret out of `Debug` and `Display`; resolving `{env: …}` and `{file: …}`
+//! references into one is the config crate's work.
+
 use std::fmt;
 
 /// A secret value (token, password, client secret). Its `Debug` and `Display` print `***`, so

@@ -1,3 +1,9 @@
+//! The four Checkmk states and their explicit worst-state order, OK < WARN < UNKNOWN < CRIT.
+//!
+//! The order is written out, not derived from the declaration order, because Checkmk's
+//! numbers (CRIT 2, UNKNOWN 3) disagree with it; the numbers only serve the output and exit
+//! codes.
+
 use std::cmp::Ordering;
 use std::fmt;
 

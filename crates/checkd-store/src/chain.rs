@@ -1,3 +1,9 @@
+//! [`ChainStore`]: the cache layers in order as one [`Store`] — reads through them copying hits
+//! forward, writes to all, skips a failing layer behind its breaker and bounds every call.
+//!
+//! It holds no data of its own and decides nothing about freshness: each layer keeps its
+//! entries, and whether an entry is fresh is the caller's question.
+
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};

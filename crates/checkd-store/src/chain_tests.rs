@@ -1,3 +1,9 @@
+//! The chain's unit tests, against real memory and sled layers and a memory layer that can be
+//! told to fail or hang: propagation, merging scans, breakers, bounds and recovery.
+//!
+//! The chain against a real Redis lives in `tests/redis.rs`; what every layer must do alike,
+//! in the conformance suite `tests/conformance.rs`.
+
 use std::sync::atomic::{AtomicU8, AtomicUsize};
 
 use tokio::time::Instant;

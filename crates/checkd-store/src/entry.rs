@@ -1,3 +1,9 @@
+//! [`Entry`]: the bytes a layer stores and the metadata beside them (stored at, valid for,
+//! producer).
+//!
+//! An entry does not know what its payload means (a record, a response, a token) or how a
+//! layer frames it on disk or in Redis (`envelope`).
+
 use serde::{Deserialize, Serialize};
 
 /// A stored value with the metadata every layer keeps beside it.

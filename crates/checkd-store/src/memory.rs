@@ -1,3 +1,9 @@
+//! [`MemoryStore`]: the in-process layer, a bounded concurrent cache (moka) with lock-free
+//! reads, bounded by entries and optionally by bytes.
+//!
+//! It keeps entries past their validity (an expired result is still the last result) and
+//! forgets them only under its bounds; it is not persistent and not shared between instances.
+
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
 

@@ -1,3 +1,10 @@
+//! [`RedisStore`]: the layer shared between instances, one Redis or a Redis Cluster, entries as
+//! envelopes under `checkd:<infix>:v<format>:<key>`, with the short locks the fleet and shared
+//! responses take.
+//!
+//! It never waits for Redis to be up (it connects in the background and fails fast until
+//! then) and does not decide when to skip a failing Redis: the chain's breaker does.
+
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::time::Duration;
 

@@ -1,3 +1,9 @@
+//! [`SledStore`]: the persistent layer on local disk (sled), flushed every 100 ms and swept of
+//! long-expired and unreadable entries, so results survive a restart or a `kill -9`.
+//!
+//! It serves one process at a time (sled locks its directory) and reports a damaged or locked
+//! database as an error instead of panicking; it is not shared between instances.
+
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Weak};

@@ -1,3 +1,9 @@
+//! The sled layer's own tests: reopening, locked, unusable and damaged databases, corrupt
+//! entries, format versions and the sweeper.
+//!
+//! What sled must do like every other layer (put, get, scan, remove) is in the conformance
+//! suite `tests/conformance.rs`.
+
 use super::*;
 
 fn entry(stored_ms: i64, valid_for_ms: u64, payload: &[u8]) -> Entry {

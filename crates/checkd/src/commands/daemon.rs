@@ -1,3 +1,9 @@
+//! `checkd run`: the daemon's lifecycle — load, serve, schedule, reload generations on SIGHUP,
+//! shut down in order on SIGTERM, tell systemd, write spool files.
+//!
+//! It wires the crates together and owns the tasks, not what they do: routes are `server`,
+//! scheduling is `checkd_scheduler`, rendering is `view`.
+
 use std::collections::HashSet;
 use std::path::Path;
 use std::process::ExitCode;

@@ -1,3 +1,9 @@
+//! `checkd once`: run the selected checks now, print them (table, Checkmk text or JSON) and
+//! exit with the worst state's Nagios code.
+//!
+//! It runs jobs through the daemon's executor and shows them through the daemon's view, so
+//! once and the daemon cannot disagree; it schedules nothing and serves nothing.
+
 use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;

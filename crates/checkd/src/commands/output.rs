@@ -1,3 +1,9 @@
+//! `checkd output`: print the current results, asked from the running daemon or, when none
+//! answers, read from the persistent cache layers.
+//!
+//! It runs no check; its exit code follows the datasource-program contract (0 whenever it
+//! printed usable output).
+
 use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;

@@ -1,3 +1,8 @@
+//! `checkd validate`: load the config and every check, print each problem as
+//! `file:line:col: key.path: message`, and with `--explain` where each job runs.
+//!
+//! It only reports: loading and checking are the config crate's, and nothing is run.
+
 use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
