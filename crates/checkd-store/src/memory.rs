@@ -167,40 +167,20 @@ mod tests {
         }
     }
 
+    // Put, get, scan and remove, as every layer does them: tests/conformance.rs.
+
     #[tokio::test(flavor = "current_thread")]
-    async fn put_get_scan_remove() {
+    async fn gets_and_puts_are_sampled_scans_always_timed_and_entries_counted() {
         let store = MemoryStore::new();
         store.put("result/b", entry(2, b"b")).await.unwrap();
         store.put("result/a", entry(1, b"a")).await.unwrap();
-        store.put("token/x", entry(3, b"x")).await.unwrap();
         assert_eq!(store.get("result/a").await.unwrap(), Some(entry(1, b"a")));
-        assert_eq!(store.get("result/z").await.unwrap(), None);
-        let keys: Vec<String> = store
-            .scan("result/")
-            .await
-            .unwrap()
-            .into_iter()
-            .map(|(k, _)| k)
-            .collect();
-        assert_eq!(keys, vec!["result/a", "result/b"]);
+        assert_eq!(store.scan("result/").await.unwrap().len(), 2);
         store.remove("result/a").await.unwrap();
-        assert_eq!(store.get("result/a").await.unwrap(), None);
         let stats = &store.stats()[0];
-        assert_eq!(
-            (stats.hits, stats.misses, stats.writes, stats.entries),
-            (1, 2, 4, Some(2))
-        );
-        // Gets and puts are sampled (the first call is timed), scans always timed.
+        assert_eq!(stats.entries, Some(1));
+        // One get or put in 16 is timed, counting from the first; a scan always.
         assert_eq!(stats.latency_count, 2);
-    }
-
-    #[tokio::test(flavor = "current_thread")]
-    async fn expired_entries_are_still_returned() {
-        let store = MemoryStore::new();
-        store.put("k", entry(0, b"old")).await.unwrap();
-        let got = store.get("k").await.unwrap().unwrap();
-        assert!(!got.is_fresh(5000));
-        assert_eq!(got.payload, b"old");
     }
 
     #[tokio::test(flavor = "current_thread")]

@@ -19,35 +19,18 @@ fn db(dir: &tempfile::TempDir) -> PathBuf {
     dir.path().join("cache")
 }
 
+// Put, get, scan, remove and corrupt entries, as every layer does them: tests/conformance.rs.
+
 #[tokio::test(flavor = "current_thread")]
-async fn put_get_scan_remove_and_expired_entries_are_returned() {
+async fn the_size_on_disk_is_reported_once_written() {
     let dir = tempfile::tempdir().unwrap();
     let store = SledStore::open(&db(&dir)).unwrap();
-    store.put("result/b", entry(2, 10, b"b")).await.unwrap();
     store.put("result/a", entry(1, 10, b"a")).await.unwrap();
-    store.put("token/x", entry(3, 10, b"x")).await.unwrap();
-    let got = store.get("result/a").await.unwrap().unwrap();
-    assert_eq!(got, entry(1, 10, b"a"));
-    assert!(!got.is_fresh(1_000), "expired, and still returned");
-    assert_eq!(store.get("result/z").await.unwrap(), None);
-    let keys: Vec<String> = store
-        .scan("result/")
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|(k, _)| k)
-        .collect();
-    assert_eq!(keys, vec!["result/a", "result/b"]);
-    store.remove("result/a").await.unwrap();
-    assert_eq!(store.get("result/a").await.unwrap(), None);
     // The size on disk only grows once sled has written its buffers.
     store.flush().await.unwrap();
     let stats = &store.stats()[0];
-    assert_eq!(
-        (stats.layer.as_str(), stats.hits, stats.misses, stats.writes),
-        ("sled", 1, 2, 4)
-    );
-    assert!(stats.bytes.unwrap() > 0);
+    assert_eq!(stats.layer, "sled");
+    assert!(stats.bytes.unwrap() > 0, "{stats:?}");
 }
 
 #[tokio::test(flavor = "current_thread")]
@@ -148,26 +131,6 @@ async fn a_damaged_data_file_is_an_error_or_readable_never_a_panic() {
             "{error}"
         ),
     }
-}
-
-#[tokio::test(flavor = "current_thread")]
-async fn a_corrupt_entry_is_a_miss_and_skipped_by_scan() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = SledStore::open(&db(&dir)).unwrap();
-    store.put_raw("result/bad", b"\x80\x04garbage").unwrap();
-    store.put("result/good", entry(1, 10, b"ok")).await.unwrap();
-    assert_eq!(store.get("result/bad").await.unwrap(), None);
-    assert_eq!(store.get("result/bad").await.unwrap(), None);
-    let keys: Vec<String> = store
-        .scan("result/")
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|(k, _)| k)
-        .collect();
-    assert_eq!(keys, vec!["result/good"]);
-    let stats = &store.stats()[0];
-    assert_eq!((stats.corrupt, stats.misses, stats.hits), (3, 3, 0));
 }
 
 #[tokio::test(flavor = "current_thread")]

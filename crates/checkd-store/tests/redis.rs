@@ -1,5 +1,7 @@
 //! The Redis layer and the chain against a real `redis-server` each test starts on a free
-//! loopback port. Without `redis-server` these tests fail and say how to install it.
+//! loopback port: what only Redis does (other instances, infixes, TTLs, locks, a cluster, a
+//! dying or frozen server). What it does like every layer is in `conformance.rs`. Without
+//! `redis-server` these tests fail and say how to install it.
 
 // Test helpers outside `#[test]` functions: a panic is the clear failure we want there too.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -56,27 +58,12 @@ async fn another_instance_reads_what_one_wrote() {
         reader.get("result/prod/api").await.unwrap(),
         Some(entry(5, 60_000, b"{\"ok\":true}"))
     );
-    assert_eq!(
-        reader.scan("result/").await.unwrap(),
-        vec![(
-            "result/prod/api".to_string(),
-            entry(5, 60_000, b"{\"ok\":true}")
-        )]
-    );
+    assert_eq!(reader.scan("result/").await.unwrap().len(), 1);
     reader.remove("result/prod/api").await.unwrap();
     assert_eq!(writer.get("result/prod/api").await.unwrap(), None);
     let key = format!("checkd:default:v{FORMAT_VERSION}:result/prod/api");
     assert_eq!(writer.redis_key("result/prod/api"), key);
-    let stats = &writer.stats()[0];
-    assert_eq!(
-        (
-            stats.layer.as_str(),
-            stats.writes,
-            stats.misses,
-            stats.healthy
-        ),
-        ("redis", 1, 1, true)
-    );
+    assert!(writer.stats()[0].healthy);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -121,38 +108,6 @@ async fn infixes_and_format_versions_are_isolated() {
         ]),
         ":1\r\n"
     );
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn corrupt_and_foreign_entries_are_misses() {
-    let server = RedisServer::start();
-    let store = RedisStore::new(&config(&server)).unwrap();
-    store
-        .put_raw("result/garbage", b"\x80\x04\x95pickle")
-        .await
-        .unwrap();
-    let mut other_version = checkd_store::envelope::encode(&entry(1, 1, b"x"));
-    other_version[4..8].copy_from_slice(&(FORMAT_VERSION + 7).to_be_bytes());
-    store
-        .put_raw("result/foreign", &other_version)
-        .await
-        .unwrap();
-    store
-        .put("result/good", entry(1, 1, b"fine"))
-        .await
-        .unwrap();
-    assert_eq!(store.get("result/garbage").await.unwrap(), None);
-    assert_eq!(store.get("result/foreign").await.unwrap(), None);
-    let scanned: Vec<String> = store
-        .scan("result/")
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|(k, _)| k)
-        .collect();
-    assert_eq!(scanned, vec!["result/good"]);
-    let stats = &store.stats()[0];
-    assert_eq!((stats.corrupt, stats.hits), (4, 0));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

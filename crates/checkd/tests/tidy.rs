@@ -45,7 +45,10 @@ fn opens_with_module_doc(text: &str) -> bool {
 fn every_module_opens_with_a_doc_paragraph() {
     let root = workspace();
     let mut files = Vec::new();
-    for krate in std::fs::read_dir(root.join("crates")).expect("crates/").flatten() {
+    for krate in std::fs::read_dir(root.join("crates"))
+        .expect("crates/")
+        .flatten()
+    {
         rust_files(&krate.path().join("src"), &mut files);
     }
     files.sort();
