@@ -13,6 +13,7 @@ use axum::extract::{Query, State};
 use axum::routing::get;
 use axum::Router;
 
+use crate::config::DaemonConfig;
 use crate::redis::RedisServer;
 use crate::util::{free_port, Daemon, Dir};
 
@@ -99,29 +100,32 @@ fn ratio(counts: &[usize], intervals: i64) -> f64 {
 fn instance(redis: &RedisServer, target: &str, name: &str) -> (Dir, Daemon) {
     let dir = Dir::new();
     let port = free_port();
-    dir.write(
-        "checkd.yaml",
-        &format!(
-            r#"execution_environment: test
-checks: [checks]
-environments:
-  prod: {{host: shop}}
-datasources:
-  shop: {{type: http, base_url: "{target}", max_concurrency: 64, timeout: 1s}}
-scheduler:
-  splay: 0.25
-  fleet: {{instance: {name}, fallback_after: 500ms, heartbeat: 1s}}
-server:
-  listen: "127.0.0.1:{port}"
-cache:
-  layers:
-    - type: memory
-    - {{type: redis, url: "{redis}", infix: fleet, command_timeout: 200ms}}
-    - {{type: sled, path: state}}
-"#,
-            redis = redis.url()
-        ),
-    );
+    DaemonConfig::new()
+        .environment("prod", "shop")
+        .datasource(
+            "shop",
+            &[
+                ("type", "http"),
+                ("base_url", &format!("\"{target}\"")),
+                ("max_concurrency", "64"),
+                ("timeout", "1s"),
+            ],
+        )
+        .scheduler("splay", "0.25")
+        .scheduler(
+            "fleet",
+            &format!("{{instance: {name}, fallback_after: 500ms, heartbeat: 1s}}"),
+        )
+        .listen(port)
+        .layers(&[
+            "{type: memory}",
+            &format!(
+                "{{type: redis, url: \"{}\", infix: fleet, command_timeout: 200ms}}",
+                redis.url()
+            ),
+            "{type: sled, path: state}",
+        ])
+        .write(&dir);
     let checks: String = (0..CHECKS)
         .map(|n| {
             format!("  - {{name: Check {n}, environments: [prod], datasource: shop, cache_for: 2s, request: {{path: \"/c?n={n}\"}}}}\n")

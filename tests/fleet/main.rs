@@ -8,6 +8,12 @@
     reason = "test helpers outside #[test] fns: a panic is a clear test failure"
 )]
 
+#[allow(
+    dead_code,
+    reason = "shared with the integration binary, which uses the rest"
+)]
+#[path = "../integration/config.rs"]
+mod config;
 mod fleet;
 #[allow(
     dead_code,

@@ -71,16 +71,12 @@ fn redis_fixture(
     checks: &str,
 ) -> (Dir, SocketAddr) {
     let port = free_port();
-    let dir = crate::fixture(target, port, checks);
-    let config = std::fs::read_to_string(dir.path().join("checkd.yaml")).unwrap();
-    let config = config.replace(
-        "    - type: sled\n      path: state\n",
-        &format!(
-            "    - {{type: redis, url: \"{}\", infix: {infix}, command_timeout: 100ms}}\n",
-            redis.url()
-        ),
+    let redis = format!(
+        "{{type: redis, url: \"{}\", infix: {infix}, command_timeout: 100ms}}",
+        redis.url()
     );
-    dir.write("checkd.yaml", &config);
+    let config = crate::shop_config(target, port).layers(&["{type: memory}", &redis]);
+    let dir = crate::fixture_with(&config, checks);
     (dir, SocketAddr::from(([127, 0, 0, 1], port)))
 }
 
@@ -180,15 +176,9 @@ fn stampede_fixture(
         ));
     }
     let port = free_port();
-    let dir = crate::fixture(target, port, &checks);
-    let config = std::fs::read_to_string(dir.path().join("checkd.yaml")).unwrap();
-    dir.write(
-        "checkd.yaml",
-        &config.replace(
-            "    timeout: 2s\n",
-            &format!("    timeout: 2s\n    response_cache_for: {share_for}\n"),
-        ),
-    );
+    let config =
+        crate::shop_config(target, port).datasource("shop", &[("response_cache_for", share_for)]);
+    let dir = crate::fixture_with(&config, &checks);
     (dir, SocketAddr::from(([127, 0, 0, 1], port)))
 }
 

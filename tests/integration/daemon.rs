@@ -148,13 +148,8 @@ fn output_prints_the_running_daemons_results() {
 fn a_bearer_token_guards_the_endpoint_and_never_shows_up_in_logs() {
     let target = Target::start();
     let port = free_port();
-    let dir = fixture(&target, port, CHECKS);
-    let config = std::fs::read_to_string(dir.path().join("checkd.yaml")).unwrap();
-    let config = config.replace(
-        "server:\n",
-        "server:\n  bearer_token: {env: CHECKD_TEST_TOKEN}\n",
-    );
-    dir.write("checkd.yaml", &config);
+    let config = crate::shop_config(&target, port).bearer_token_env("CHECKD_TEST_TOKEN");
+    let dir = crate::fixture_with(&config, CHECKS);
     let secret = "s3cret-t0ken-4711";
     let mut cmd = dir.checkd(&["run"]);
     cmd.env("CHECKD_TEST_TOKEN", secret)

@@ -25,13 +25,8 @@ fn spool_names(dir: &std::path::Path) -> Vec<String> {
 fn spool_files_are_valid_replaced_atomically_and_follow_the_hosts() {
     let target = Target::start();
     let port = free_port();
-    let dir = crate::fixture(&target, port, CHECKS);
-    let config = std::fs::read_to_string(dir.path().join("checkd.yaml")).unwrap();
-    let with_spool = config.replace(
-        "cache:\n",
-        "output:\n  spool: {dir: spool, every: 50ms}\ncache:\n",
-    );
-    dir.write("checkd.yaml", &with_spool);
+    let with_spool = crate::shop_config(&target, port).output("spool", "{dir: spool, every: 50ms}");
+    let dir = crate::fixture_with(&with_spool, CHECKS);
     let spool = dir.path().join("spool");
     std::fs::create_dir(&spool).unwrap();
     let daemon = Daemon::start(&dir, SocketAddr::from(([127, 0, 0, 1], port)));
@@ -63,10 +58,9 @@ fn spool_files_are_valid_replaced_atomically_and_follow_the_hosts() {
     );
 
     // The environment's host changes: its file follows, the old one goes.
-    dir.write(
-        "checkd.yaml",
-        &with_spool.replace("shop-${environment}", "store-${environment}"),
-    );
+    with_spool
+        .environment("prod", "store-${environment}")
+        .write(&dir);
     daemon.signal("HUP");
     daemon.wait_until("spooling the new host", |_| {
         spool_names(&spool) == vec!["1_checkd.txt", "1_checkd_store-prod.txt"]
@@ -78,12 +72,8 @@ fn spool_files_are_valid_replaced_atomically_and_follow_the_hosts() {
 #[test]
 fn the_watchpost_option_delivers_watchpost_lines_instead_of_local_checks() {
     let target = Target::start();
-    let dir = crate::fixture(&target, free_port(), CHECKS);
-    let config = std::fs::read_to_string(dir.path().join("checkd.yaml")).unwrap();
-    dir.write(
-        "checkd.yaml",
-        &config.replace("cache:\n", "output: {watchpost: true}\ncache:\n"),
-    );
+    let config = crate::shop_config(&target, free_port()).output("watchpost", "true");
+    let dir = crate::fixture_with(&config, CHECKS);
     let out = run(
         dir.checkd(&["once", "--format", "checkmk"]),
         Duration::from_secs(30),

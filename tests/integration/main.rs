@@ -8,6 +8,7 @@
 )]
 
 mod cache;
+mod config;
 mod daemon;
 mod delivery;
 mod lifecycle;
@@ -22,49 +23,52 @@ mod target;
 mod util;
 mod validate;
 
+use config::DaemonConfig;
 use target::Target;
 use util::Dir;
 
 /// A daemon config for one environment `prod` whose datasources point at `target`
 /// (`shop`), at an address that refuses connections (`gone`) and at `target` with a tiny
-/// body limit (`tiny`).
-pub fn fixture(target: &Target, listen_port: u16, checks: &str) -> Dir {
-    let dir = Dir::new();
+/// body limit (`tiny`); the endpoint on `listen_port`, results in memory and sled.
+pub fn shop_config(target: &Target, listen_port: u16) -> DaemonConfig {
     let refused = util::refused_addr();
-    dir.write(
-        "checkd.yaml",
-        &format!(
-            r#"execution_environment: test
-checks: [checks]
-environments:
-  prod:
-    host: "shop-${{environment}}"
-    variables:
-      base_url: "{base}"
-      refused_url: "http://{refused}"
-datasources:
-  shop:
-    type: http
-    base_url: "${{base_url}}"
-    timeout: 2s
-  tiny:
-    type: http
-    base_url: "${{base_url}}"
-    max_body_bytes: 1024
-  gone:
-    type: http
-    base_url: "${{refused_url}}"
-server:
-  listen: "127.0.0.1:{listen_port}"
-cache:
-  layers:
-    - type: memory
-    - type: sled
-      path: state
-"#,
-            base = target.url()
-        ),
-    );
+    DaemonConfig::new()
+        .environment("prod", "shop-${environment}")
+        .variable("prod", "base_url", &target.url())
+        .variable("prod", "refused_url", &format!("http://{refused}"))
+        .datasource(
+            "shop",
+            &[
+                ("type", "http"),
+                ("base_url", "\"${base_url}\""),
+                ("timeout", "2s"),
+            ],
+        )
+        .datasource(
+            "tiny",
+            &[
+                ("type", "http"),
+                ("base_url", "\"${base_url}\""),
+                ("max_body_bytes", "1024"),
+            ],
+        )
+        .datasource(
+            "gone",
+            &[("type", "http"), ("base_url", "\"${refused_url}\"")],
+        )
+        .listen(listen_port)
+        .layers(&["{type: memory}", "{type: sled, path: state}"])
+}
+
+/// A temp dir with [`shop_config`] and `checks` as `checks/shop.yaml`.
+pub fn fixture(target: &Target, listen_port: u16, checks: &str) -> Dir {
+    fixture_with(&shop_config(target, listen_port), checks)
+}
+
+/// A temp dir with `config` and `checks` as `checks/shop.yaml`.
+pub fn fixture_with(config: &DaemonConfig, checks: &str) -> Dir {
+    let dir = Dir::new();
+    config.write(&dir);
     dir.write("checks/shop.yaml", checks);
     dir
 }

@@ -6,6 +6,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use crate::config::DaemonConfig;
 use crate::oauth_servers::{Api, TokenServer};
 use crate::util::{free_port, run, stderr, stdout, Daemon, Dir};
 
@@ -15,33 +16,25 @@ const CHECKS: usize = 20;
 
 fn config(dir: &Dir, api: &Api, token_url: &str, listen: u16) {
     dir.write("client-secret", &format!("{SECRET}\n"));
-    dir.write(
-        "checkd.yaml",
-        &format!(
-            r#"execution_environment: test
-checks: [checks]
-environments:
-  prod: {{host: orders-prod}}
-datasources:
-  orders:
-    type: http
-    base_url: "{api}"
-    max_concurrency: {CHECKS}
-    timeout: 5s
-    auth:
-      type: oauth2
-      token_url: "{token_url}"
-      client_id: {CLIENT}
-      client_secret: {{file: client-secret}}
-      scopes: [orders.read]
-server:
-  listen: "127.0.0.1:{listen}"
-cache:
-  layers: [{{type: memory}}]
-"#,
-            api = api.url
-        ),
+    let auth = format!(
+        "{{type: oauth2, token_url: \"{token_url}\", client_id: {CLIENT}, \
+         client_secret: {{file: client-secret}}, scopes: [orders.read]}}"
     );
+    DaemonConfig::new()
+        .environment("prod", "orders-prod")
+        .datasource(
+            "orders",
+            &[
+                ("type", "http"),
+                ("base_url", &format!("\"{}\"", api.url)),
+                ("max_concurrency", &CHECKS.to_string()),
+                ("timeout", "5s"),
+                ("auth", &auth),
+            ],
+        )
+        .listen(listen)
+        .layers(&["{type: memory}"])
+        .write(dir);
     let checks: String = (1..=CHECKS)
         .map(|n| {
             format!(

@@ -15,15 +15,8 @@ const CHECKS: &str = r#"checks:
 #[test]
 fn an_instance_runs_its_jobs_shows_skipped_ones_and_leaves_out_the_others() {
     let target = Target::start();
-    let dir = crate::fixture(&target, free_port(), CHECKS);
-    let config = std::fs::read_to_string(dir.path().join("checkd.yaml")).unwrap();
-    dir.write(
-        "checkd.yaml",
-        &config.replace(
-            "execution_environment: test",
-            "execution_environment: monitoring",
-        ),
-    );
+    let config = crate::shop_config(&target, free_port()).execution_environment("monitoring");
+    let dir = crate::fixture_with(&config, CHECKS);
 
     let out = run(
         dir.checkd(&["validate", "--explain"]),

@@ -6,6 +6,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::config::DaemonConfig;
 use crate::target::Target;
 use crate::util::{free_port, normalize, refused_addr, run, stderr, stdout, Dir};
 
@@ -82,25 +83,42 @@ fn tcp_tls_and_command_checks_report_through_the_binary() {
     let http = target.url();
     let http_port = http.rsplit(':').next().unwrap();
     let refused = refused_addr();
-    dir.write(
-        "checkd.yaml",
-        &format!(
-            r#"execution_environment: test
-checks: [checks]
-environments:
-  prod: {{host: probes, variables: {{port: "{http_port}"}}}}
-datasources:
-  web-port: {{type: tcp, host: 127.0.0.1, port: {http_port}, timeout: 5s}}
-  closed: {{type: tcp, host: 127.0.0.1, port: {refused_port}, timeout: 5s}}
-  cert: {{type: tls, host: 127.0.0.1, port: {tls_port}, server_name: localhost, tls_verify: false}}
-  plugins: {{type: command, timeout: 10s}}
-server: {{listen: false}}
-cache: {{layers: [{{type: memory}}]}}
-"#,
-            refused_port = refused.port(),
-            tls_port = tls.addr.port(),
-        ),
-    );
+    let (refused_port, tls_port) = (refused.port().to_string(), tls.addr.port().to_string());
+    DaemonConfig::new()
+        .environment("prod", "probes")
+        .variable("prod", "port", http_port)
+        .datasource(
+            "web-port",
+            &[
+                ("type", "tcp"),
+                ("host", "127.0.0.1"),
+                ("port", http_port),
+                ("timeout", "5s"),
+            ],
+        )
+        .datasource(
+            "closed",
+            &[
+                ("type", "tcp"),
+                ("host", "127.0.0.1"),
+                ("port", &refused_port),
+                ("timeout", "5s"),
+            ],
+        )
+        .datasource(
+            "cert",
+            &[
+                ("type", "tls"),
+                ("host", "127.0.0.1"),
+                ("port", &tls_port),
+                ("server_name", "localhost"),
+                ("tls_verify", "false"),
+            ],
+        )
+        .datasource("plugins", &[("type", "command"), ("timeout", "10s")])
+        .no_listen()
+        .layers(&["{type: memory}"])
+        .write(&dir);
     dir.write(
         "checks/probes.yaml",
         &format!(

@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use crate::config::DaemonConfig;
 use crate::util::{run, stderr, Dir};
 
 #[test]
@@ -16,13 +17,18 @@ fn the_shipped_examples_validate() {
 #[test]
 fn validate_prints_every_mistake_in_two_files_and_exits_1() {
     let dir = Dir::new();
-    dir.write(
-        "checkd.yaml",
-        "execution_environment: test\n\
-         checks: [checks]\n\
-         environments:\n  prod:\n    host: \"shop prod\"\n\
-         datasources:\n  shop:\n    type: http\n    base_url: http://127.0.0.1:9\n    timeout: soon\n",
-    );
+    // The positions below are lines and columns of the builder's fixed layout.
+    DaemonConfig::new()
+        .environment("prod", "shop prod")
+        .datasource(
+            "shop",
+            &[
+                ("type", "http"),
+                ("base_url", "http://127.0.0.1:9"),
+                ("timeout", "soon"),
+            ],
+        )
+        .write(&dir);
     dir.write(
         "checks/a.yaml",
         "checks:\n\
