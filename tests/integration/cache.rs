@@ -38,8 +38,7 @@ fn after_kill_9_a_restart_serves_every_fresh_result_at_once_without_rerunning() 
     });
     let hits = target.hits();
     assert_eq!(hits, 20, "one request per check");
-    // Every result is in sled, which flushes to disk every 100 ms; a loaded machine may take
-    // longer, so wait for the writes and then well past a flush.
+    // Every result is written to sled, which keeps it in its buffers until its flusher runs.
     daemon.wait_until("writing every result to sled", |d| {
         d.get("/api/v1/status").is_some_and(|(_, body)| {
             let status: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
@@ -50,7 +49,13 @@ fn after_kill_9_a_restart_serves_every_fresh_result_at_once_without_rerunning() 
                 .any(|layer| layer["layer"] == "sled" && layer["writes"].as_u64() >= Some(20))
         })
     });
-    std::thread::sleep(Duration::from_millis(1_000));
+    // sled's flusher then writes them to its files (every 100 ms); once all are there, kill.
+    daemon.wait_until("flushing every result to sled's files", |_| {
+        (0..20).all(|i| {
+            let summary = format!("\"fine {i}\"");
+            crate::util::files_contain(&dir.path().join("state"), summary.as_bytes())
+        })
+    });
     drop(daemon); // SIGKILL
 
     let daemon = Daemon::start(&dir, addr);

@@ -118,8 +118,10 @@ fn output_prints_the_running_daemons_results() {
         text.starts_with("<<<check_mk>>>\n") && text.contains("Orders healthy"),
         "{text}"
     );
-    // Give sled's flusher (every 100 ms) time, then kill -9.
-    std::thread::sleep(Duration::from_millis(300));
+    // sled's flusher writes the result to its files within 100 ms; once it is there, kill -9.
+    daemon.wait_until("flushing the result to sled's files", |_| {
+        crate::util::files_contain(&dir.path().join("state"), b"Orders healthy")
+    });
     drop(daemon);
 
     // No daemon: the results are read from the persistent layer it left behind.

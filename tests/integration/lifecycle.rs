@@ -40,7 +40,10 @@ fn sighup_with_a_broken_config_keeps_serving_and_logs_every_error() {
         ),
     );
     daemon.signal("HUP");
-    std::thread::sleep(Duration::from_millis(500));
+    daemon.wait_until("rejecting the reload", |d| {
+        d.get("/")
+            .is_some_and(|(_, b)| b.contains("reload rejected at "))
+    });
     let after = daemon.get("/").expect("GET / after a rejected reload").1;
     assert_eq!(
         line(&after, "Kept"),
@@ -150,10 +153,13 @@ fn a_second_sigterm_exits_at_once() {
     let port = free_port();
     let checks = format!("checks:\n{}", check("Long", "/slow", "1h", "20s"));
     let dir = crate::fixture(&target, port, &checks);
-    let daemon = Daemon::start(&dir, SocketAddr::from(([127, 0, 0, 1], port)));
-    std::thread::sleep(Duration::from_millis(300)); // the long check is running
+    // At info, the daemon logs when it starts shutting down.
+    let mut run = dir.checkd(&["run"]);
+    run.env("CHECKD_LOG", "info");
+    let daemon = Daemon::spawn(run, SocketAddr::from(([127, 0, 0, 1], port)));
+    daemon.wait_until("running the long check", |_| target.hits() == 1);
     daemon.signal("TERM");
-    std::thread::sleep(Duration::from_millis(300));
+    daemon.wait_until("shutting down", |d| d.log().contains("shutting down"));
     let started = Instant::now();
     let status = daemon.terminate(Duration::from_secs(5));
     assert!(

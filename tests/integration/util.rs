@@ -122,6 +122,22 @@ pub fn refused_addr() -> SocketAddr {
     addr
 }
 
+/// Whether any file below `dir` contains `needle`: what a process wrote to its files is
+/// there for the next one even after a `kill -9`.
+pub fn files_contain(dir: &Path, needle: &[u8]) -> bool {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return false;
+    };
+    entries.flatten().any(|entry| {
+        let path = entry.path();
+        if path.is_dir() {
+            files_contain(&path, needle)
+        } else {
+            std::fs::read(&path).is_ok_and(|bytes| bytes.windows(needle.len()).any(|w| w == needle))
+        }
+    })
+}
+
 /// Replaces what changes from run to run — produced-at times in `cached(T,I)`, ports on
 /// 127.0.0.1, RFC 3339 times and cache layer counters — so outputs compare exactly.
 pub fn normalize(text: &str) -> String {
@@ -205,6 +221,11 @@ impl Daemon {
             "daemon not {what} within 20 s; last GET /: {:?}",
             self.get("/")
         );
+    }
+
+    /// Everything the daemon logged so far.
+    pub fn log(&self) -> String {
+        String::from_utf8_lossy(&self.log.lock().unwrap()).into_owned()
     }
 
     /// Sends SIGTERM and waits up to `limit` for the exit status.
