@@ -112,23 +112,56 @@ pub fn app(state: AppState) -> Router {
 }
 
 async fn agent_output(State(state): State<AppState>) -> Response {
-    let body = state.scrape.output(&state).await;
-    ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], body).into_response()
+    match state.scrape.output(&state).await {
+        Ok(body) => ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], body).into_response(),
+        // Checkmk reads an empty 200 as an agent without services; a 500 is an error it shows.
+        Err(RenderFailed) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "rendering the agent output failed; see checkd's log\n",
+        )
+            .into_response(),
+    }
 }
 
-type Rendering = Shared<BoxFuture<'static, Bytes>>;
+/// A rendering that panicked (logged with its reason where it happened).
+#[derive(Debug, Clone, Copy)]
+struct RenderFailed;
+
+type Rendering = Shared<BoxFuture<'static, Result<Bytes, RenderFailed>>>;
+
+/// Renders the agent output from the state (a function, so a test can make it panic).
+type Render = fn(&AppState) -> String;
+
+fn render_agent_output(state: &AppState) -> String {
+    let status = state.self_status();
+    state
+        .view
+        .load()
+        .agent_output(&state.board, &status, state.clock.now_ms())
+}
 
 /// Scrapes that arrive while another one renders wait for it and get the same text: a burst
 /// of clients costs one rendering, and the text is at most one rendering old.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Scrape {
     rendering: Arc<Mutex<Option<Rendering>>>,
     /// Renderings done, for tests and curiosity.
     renders: Arc<std::sync::atomic::AtomicU64>,
+    render: Render,
+}
+
+impl Default for Scrape {
+    fn default() -> Scrape {
+        Scrape {
+            rendering: Arc::default(),
+            renders: Arc::default(),
+            render: render_agent_output,
+        }
+    }
 }
 
 impl Scrape {
-    async fn output(&self, state: &AppState) -> Bytes {
+    async fn output(&self, state: &AppState) -> Result<Bytes, RenderFailed> {
         let rendering = {
             let mut slot = self
                 .rendering
@@ -137,22 +170,21 @@ impl Scrape {
             match slot.as_ref() {
                 Some(rendering) => rendering.clone(),
                 None => {
-                    let state = state.clone();
+                    let (state, render) = (state.clone(), self.render);
                     self.renders
                         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     // Rendering is CPU work: keep it off the async workers.
                     let rendering = async move {
-                        let render = move || {
-                            let status = state.self_status();
-                            Bytes::from(state.view.load().agent_output(
-                                &state.board,
-                                &status,
-                                state.clock.now_ms(),
-                            ))
-                        };
-                        tokio::task::spawn_blocking(render)
-                            .await
-                            .unwrap_or_default()
+                        match tokio::task::spawn_blocking(move || render(&state)).await {
+                            Ok(text) => Ok(Bytes::from(text)),
+                            Err(error) => {
+                                tracing::error!(
+                                    "rendering the agent output failed: {}",
+                                    failure_reason(error)
+                                );
+                                Err(RenderFailed)
+                            }
+                        }
                     }
                     .boxed()
                     .shared();
@@ -173,6 +205,21 @@ impl Scrape {
             *slot = None;
         }
         body
+    }
+}
+
+/// Why a blocking task failed: the panic's message where it has one.
+fn failure_reason(error: tokio::task::JoinError) -> String {
+    if !error.is_panic() {
+        return error.to_string();
+    }
+    let payload = error.into_panic();
+    if let Some(message) = payload.downcast_ref::<&str>() {
+        format!("panicked: {message}")
+    } else if let Some(message) = payload.downcast_ref::<String>() {
+        format!("panicked: {message}")
+    } else {
+        "panicked".to_string()
     }
 }
 
@@ -425,6 +472,54 @@ mod tests {
             renders < 16,
             "16 concurrent scrapes rendered {renders} times"
         );
+    }
+
+    /// Log lines written while the returned guard lives on this thread.
+    fn capture_log() -> (Arc<Mutex<Vec<u8>>>, tracing::subscriber::DefaultGuard) {
+        #[derive(Clone)]
+        struct Sink(Arc<Mutex<Vec<u8>>>);
+        impl std::io::Write for Sink {
+            fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+                self.0.lock().unwrap().extend_from_slice(bytes);
+                Ok(bytes.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let sink = Sink(Arc::clone(&log));
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || sink.clone())
+            .with_ansi(false)
+            .finish();
+        (log, tracing::subscriber::set_default(subscriber))
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_rendering_that_panics_answers_500_and_logs_why() {
+        let (log, _guard) = capture_log();
+        let mut state = state(Arc::new(Stats::default()), Clock::system());
+        state.scrape.render = |_| panic!("the view broke");
+        let request = || Request::builder().uri("/").body(Body::empty()).unwrap();
+        let response = app(state.clone()).oneshot(request()).await.unwrap();
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        assert_eq!(
+            body,
+            "rendering the agent output failed; see checkd's log\n"
+        );
+        let log = String::from_utf8(log.lock().unwrap().clone()).unwrap();
+        assert!(
+            log.contains("rendering the agent output failed: panicked: the view broke"),
+            "{log}"
+        );
+        // The failure is not kept: the next scrape renders again, and can succeed.
+        state.scrape.render = render_agent_output;
+        let response = app(state).oneshot(request()).await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
     }
 
     #[tokio::test]
