@@ -169,3 +169,68 @@ fn a_second_sigterm_exits_at_once() {
     );
     assert_eq!(status.code(), Some(1), "forced, not clean");
 }
+
+#[test]
+fn sighup_lets_the_old_generations_runs_land_before_the_new_one_runs() {
+    let target = Target::start();
+    let port = free_port();
+    let paced = |summary: &str| {
+        format!(
+            "checks:\n  - {{name: Paced, environments: [prod], datasource: shop, cache_for: 1h, timeout: 10s, request: {{path: /delay/1500}}, ok_summary: \"{summary}\"}}\n"
+        )
+    };
+    let dir = crate::fixture(&target, port, &paced("before"));
+    let daemon = Daemon::start(&dir, SocketAddr::from(([127, 0, 0, 1], port)));
+    daemon.wait_until("running the check", |_| target.in_flight() == 1);
+
+    // Changed while its run is in flight: the new generation runs it at once — after the old
+    // run has landed, never beside it.
+    dir.write("checks/shop.yaml", &paced("after"));
+    daemon.signal("HUP");
+    daemon.wait_until("serving the changed check", |d| {
+        d.get("/")
+            .is_some_and(|(_, b)| b.contains("\"Paced\" - after"))
+    });
+    // Had the new run started beside the old one, it would have overlapped it or joined its
+    // request (identical requests in flight are shared).
+    assert_eq!(target.hits(), 2, "the old run, then the new one");
+    assert_eq!(target.max_in_flight(), 1, "the two runs overlapped");
+    let status = daemon.terminate(Duration::from_secs(15));
+    assert!(status.success());
+}
+
+#[test]
+fn sighup_stops_waiting_for_the_old_generation_at_the_deadline() {
+    let target = Target::start();
+    let port = free_port();
+    let checks = format!("checks:\n{}", check("Long", "/slow", "1h", "20s"));
+    let dir = crate::fixture(&target, port, &checks);
+    let mut run = dir.checkd(&["run"]);
+    run.env("CHECKD_LOG", "warn");
+    let daemon = Daemon::spawn(run, SocketAddr::from(([127, 0, 0, 1], port)));
+    daemon.wait_until("running the long check", |_| target.in_flight() == 1);
+
+    let checks = format!(
+        "checks:\n{}{}",
+        check("Long", "/slow", "1h", "20s"),
+        check("Arrives", "/orders/health", "1h", "5s")
+    );
+    dir.write("checks/shop.yaml", &checks);
+    let reloaded = Instant::now();
+    daemon.signal("HUP");
+    daemon.wait_until("serving the added check", |d| {
+        d.get("/").is_some_and(|(_, b)| b.contains("Arrives fine"))
+    });
+    // The long check hangs for 30 s; the reload waits for it at most its 10 s deadline.
+    let took = reloaded.elapsed();
+    assert!(
+        (Duration::from_secs(9)..Duration::from_secs(15)).contains(&took),
+        "took {took:?}"
+    );
+    let (status, log) = daemon.terminate_with_log(Duration::from_secs(15));
+    assert!(status.success());
+    assert!(
+        log.contains("reload: checks still running at the deadline were cut off"),
+        "{log}"
+    );
+}

@@ -16,6 +16,8 @@ use axum::Router;
 pub struct Target {
     pub addr: SocketAddr,
     pub hits: Arc<AtomicU64>,
+    /// Requests being answered now, and the most there ever were at once.
+    in_flight: Arc<(AtomicU64, AtomicU64)>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     runtime: tokio::runtime::Runtime,
 }
@@ -29,6 +31,7 @@ impl Target {
             .build()
             .expect("runtime");
         let hits = Arc::new(AtomicU64::new(0));
+        let in_flight = Arc::new((AtomicU64::new(0), AtomicU64::new(0)));
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let listener = runtime
             .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
@@ -45,7 +48,14 @@ impl Target {
                 json("{}")
             }))
             .route("/huge", get(|| async { "x".repeat(8 * 1024 * 1024) }))
-            .layer(axum::middleware::from_fn_with_state(Arc::clone(&hits), count))
+            .route("/delay/{ms}", get(|Path(ms): Path<u64>| async move {
+                tokio::time::sleep(Duration::from_millis(ms)).await;
+                json(r#"{"status":"ok"}"#)
+            }))
+            .layer(axum::middleware::from_fn_with_state(
+                (Arc::clone(&hits), Arc::clone(&in_flight)),
+                count,
+            ))
             .with_state(());
         runtime.spawn(async move {
             let _ = axum::serve(listener, app)
@@ -57,6 +67,7 @@ impl Target {
         Target {
             addr,
             hits,
+            in_flight,
             shutdown: Some(tx),
             runtime,
         }
@@ -68,6 +79,16 @@ impl Target {
 
     pub fn hits(&self) -> u64 {
         self.hits.load(Ordering::SeqCst)
+    }
+
+    /// Requests being answered right now.
+    pub fn in_flight(&self) -> u64 {
+        self.in_flight.0.load(Ordering::SeqCst)
+    }
+
+    /// The most requests that were ever answered at once.
+    pub fn max_in_flight(&self) -> u64 {
+        self.in_flight.1.load(Ordering::SeqCst)
     }
 
     /// Stops listening: later requests are refused.
@@ -83,11 +104,17 @@ fn json(body: &'static str) -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "application/json")], body)
 }
 
+type Counters = (Arc<AtomicU64>, Arc<(AtomicU64, AtomicU64)>);
+
 async fn count(
-    State(hits): State<Arc<AtomicU64>>,
+    State((hits, in_flight)): State<Counters>,
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> axum::response::Response {
     hits.fetch_add(1, Ordering::SeqCst);
-    next.run(request).await
+    let now = in_flight.0.fetch_add(1, Ordering::SeqCst) + 1;
+    in_flight.1.fetch_max(now, Ordering::SeqCst);
+    let response = next.run(request).await;
+    in_flight.0.fetch_sub(1, Ordering::SeqCst);
+    response
 }

@@ -19,6 +19,7 @@ use sd_notify::NotifyState;
 use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 use crate::selfmon::Reloaded;
 use crate::server::{app, AppState, Swap};
@@ -26,6 +27,11 @@ use crate::view::View;
 
 /// How long running checks may take to finish after SIGTERM.
 const SHUTDOWN_DEADLINE: Duration = Duration::from_secs(10);
+/// How long a reload waits for the old generation's running checks before it drops it.
+const RELOAD_DEADLINE: Duration = Duration::from_secs(10);
+/// How long the endpoint, the spool writer and the heartbeat may take to stop, once the
+/// checks are done: a scrape being answered, a spool file being written, leaving the fleet.
+const TASKS_DEADLINE: Duration = Duration::from_secs(5);
 
 /// `checkd run`: load, serve, schedule until SIGTERM/SIGINT, reload on SIGHUP. Shutdown goes
 /// in order: stop scheduling, let running checks finish up to a deadline, flush the store,
@@ -54,6 +60,33 @@ struct Generation {
     cancel: CancellationToken,
 }
 
+impl Generation {
+    /// Stops scheduling and waits up to `deadline` for the runs in flight; `why` names the
+    /// occasion in the log. Runs still going at the deadline are no longer waited for: each
+    /// ends by its own timeout.
+    async fn drain(&self, deadline: Duration, why: &str) {
+        self.cancel.cancel();
+        if !self.scheduler.drain(deadline).await {
+            let runs = self.scheduler.runs_in_flight();
+            tracing::warn!(
+                runs,
+                ?deadline,
+                "{why}: checks still running at the deadline were cut off"
+            );
+        }
+    }
+}
+
+/// A reloaded config, checked and compared with the running one, not yet started.
+struct Next {
+    plan: Arc<Plan>,
+    datasources: Datasources,
+    /// Jobs whose definition changed: they run at once.
+    changed: HashSet<JobKey>,
+    /// What changed, for the log and checkd's own service.
+    what: String,
+}
+
 /// What every generation shares: results, store, clock and counters outlive a reload.
 struct Shared {
     board: Arc<Board>,
@@ -68,6 +101,14 @@ struct Shared {
 }
 
 impl Shared {
+    /// Starts a reloaded config once the old generation is drained: the board keeps only its
+    /// jobs, then its scheduler starts.
+    fn start_next(&self, next: Next) -> Generation {
+        let kept: HashSet<&JobKey> = next.plan.jobs.iter().map(|j| &j.key).collect();
+        self.board.retain(|key| kept.contains(key));
+        self.start(Arc::clone(&next.plan), next.datasources, next.changed)
+    }
+
     fn start(
         &self,
         plan: Arc<Plan>,
@@ -130,13 +171,16 @@ async fn serve(config: &Path, plan: Arc<Plan>) -> anyhow::Result<()> {
         reload: Swap::new(None),
         scrape: Default::default(),
     };
+    // The endpoint, the spool writer, the heartbeat and the watchdog: told to stop by
+    // `stop_serving`, awaited through `tasks` on shutdown.
     let stop_serving = CancellationToken::new();
+    let tasks = TaskTracker::new();
     if let Some(listen) = plan.server.listen {
         let listener = tokio::net::TcpListener::bind(listen)
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
         let (routes, shutdown) = (app(state.clone()), stop_serving.clone());
-        tokio::spawn(async move {
+        tasks.spawn(async move {
             let served = axum::serve(listener, routes)
                 .with_graceful_shutdown(shutdown.cancelled_owned())
                 .await;
@@ -147,17 +191,24 @@ async fn serve(config: &Path, plan: Arc<Plan>) -> anyhow::Result<()> {
         tracing::info!(%listen, "serving Checkmk agent output");
     }
     if let Some(spool) = plan.output.spool.clone() {
-        spawn_spool_writer(spool, state.clone(), stop_serving.clone());
+        tasks.spawn(spool_writer(spool, state.clone(), stop_serving.clone()));
     }
     if let Some(fleet) = &shared.fleet {
         let (fleet, clock, stop) = (Arc::clone(fleet), shared.clock, stop_serving.clone());
         tracing::info!(instance = fleet.instance(), "sharing the work with a fleet");
-        tokio::spawn(async move { fleet.beat(clock, stop).await });
+        tasks.spawn(async move { fleet.beat(clock, stop).await });
     }
     let mut generation = shared.start(Arc::clone(&plan), datasources, HashSet::new());
     tracing::info!(jobs = plan.jobs.len(), loaded, environment = %plan.execution_environment, "checkd started");
     notify(&[NotifyState::Ready]);
-    spawn_watchdog(Arc::clone(&shared.stats), shared.clock);
+    if let Some(timeout) = sd_notify::watchdog_enabled() {
+        let (stats, clock, stop) = (
+            Arc::clone(&shared.stats),
+            shared.clock,
+            stop_serving.clone(),
+        );
+        tasks.spawn(watchdog(timeout, stats, clock, stop));
+    }
 
     let mut signals = signals()?;
     while let Some(signal) = signals.recv().await {
@@ -166,10 +217,14 @@ async fn serve(config: &Path, plan: Arc<Plan>) -> anyhow::Result<()> {
             Signal::Reload => {
                 notify(&[NotifyState::Reloading]);
                 let (accepted, what) = match reload(config, &generation, &shared) {
-                    Ok((next, what)) => {
-                        state.view.store(View::new(Arc::clone(&next.plan)));
-                        generation.cancel.cancel();
-                        generation = next;
+                    Ok(next) => {
+                        // The old generation's runs land (or are cut off) before the new one
+                        // starts: a changed check never runs twice at once, and a removed
+                        // check's last run cannot put it back on the board.
+                        generation.drain(RELOAD_DEADLINE, "reload").await;
+                        let what = next.what.clone();
+                        generation = shared.start_next(next);
+                        state.view.store(View::new(Arc::clone(&generation.plan)));
                         (true, what)
                     }
                     Err(what) => (false, what),
@@ -193,11 +248,19 @@ async fn serve(config: &Path, plan: Arc<Plan>) -> anyhow::Result<()> {
             std::process::exit(1);
         }
     });
-    generation.cancel.cancel();
-    if !generation.scheduler.drain(SHUTDOWN_DEADLINE).await {
-        tracing::warn!(deadline = ?SHUTDOWN_DEADLINE, "checks still running at the shutdown deadline were abandoned");
-    }
+    generation.drain(SHUTDOWN_DEADLINE, "shutdown").await;
     stop_serving.cancel();
+    tasks.close();
+    if tokio::time::timeout(TASKS_DEADLINE, tasks.wait())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            tasks = tasks.len(),
+            deadline = ?TASKS_DEADLINE,
+            "shutdown: the endpoint, spool writer or heartbeat did not stop by the deadline"
+        );
+    }
     if let Err(error) = shared.store.flush().await {
         tracing::error!("could not flush the store: {error}");
     }
@@ -205,14 +268,11 @@ async fn serve(config: &Path, plan: Arc<Plan>) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Loads the config again. Invalid: every problem is logged and `None` keeps the running
-/// generation. Valid: a new generation on the same board — unchanged checks keep their results
-/// and schedule, changed ones run at once, removed ones leave the output, new ones start.
-fn reload(
-    config: &Path,
-    current: &Generation,
-    shared: &Shared,
-) -> Result<(Generation, String), String> {
+/// Loads the config again. Invalid: every problem is logged and `Err` (what was wrong, for
+/// checkd's own service) keeps the running generation. Valid: what to start next — unchanged
+/// checks keep their results and schedule, changed ones run at once, removed ones leave the
+/// output, new ones start. Nothing changes until [`Shared::start_next`].
+fn reload(config: &Path, current: &Generation, shared: &Shared) -> Result<Next, String> {
     let plan = match super::load(config) {
         Ok(plan) => plan,
         Err(diagnostics) => {
@@ -256,7 +316,6 @@ fn reload(
         .iter()
         .filter(|j| !kept.contains(&j.key))
         .count();
-    shared.board.retain(|key| kept.contains(key));
     tracing::info!(
         jobs = plan.jobs.len(),
         added,
@@ -269,7 +328,12 @@ fn reload(
         plan.jobs.len(),
         changed.len()
     );
-    Ok((shared.start(plan, datasources, changed), what))
+    Ok(Next {
+        plan,
+        datasources,
+        changed,
+        what,
+    })
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -301,39 +365,37 @@ fn signals() -> anyhow::Result<mpsc::UnboundedReceiver<Signal>> {
 
 /// Rewrites the spool files every `settings.every` until `stop`, from whatever view is current
 /// (a reload that changes the hosts changes the files at the next turn).
-fn spawn_spool_writer(settings: SpoolSettings, state: AppState, stop: CancellationToken) {
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(settings.every);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let mut failing = false;
-        loop {
-            tokio::select! {
-                () = stop.cancelled() => break,
-                _ = tick.tick() => {}
-            }
-            let status = state.self_status();
-            let files = state
-                .view
-                .load()
-                .spool_files(&state.board, &status, state.clock.now_ms());
-            let (dir, every) = (settings.dir.clone(), settings.every);
-            let written =
-                tokio::task::spawn_blocking(move || crate::spool::write(&dir, every, &files)).await;
-            match written {
-                Ok(Ok(())) if failing => {
-                    tracing::info!(dir = %settings.dir.display(), "spool files written again");
-                    failing = false;
-                }
-                Ok(Ok(())) => {}
-                Ok(Err(error)) if !failing => {
-                    tracing::error!(dir = %settings.dir.display(), "cannot write spool files: {error}");
-                    failing = true;
-                }
-                Ok(Err(_)) => {}
-                Err(error) => tracing::error!("spool writer failed: {error}"),
-            }
+async fn spool_writer(settings: SpoolSettings, state: AppState, stop: CancellationToken) {
+    let mut tick = tokio::time::interval(settings.every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut failing = false;
+    loop {
+        tokio::select! {
+            () = stop.cancelled() => break,
+            _ = tick.tick() => {}
         }
-    });
+        let status = state.self_status();
+        let files = state
+            .view
+            .load()
+            .spool_files(&state.board, &status, state.clock.now_ms());
+        let (dir, every) = (settings.dir.clone(), settings.every);
+        let written =
+            tokio::task::spawn_blocking(move || crate::spool::write(&dir, every, &files)).await;
+        match written {
+            Ok(Ok(())) if failing => {
+                tracing::info!(dir = %settings.dir.display(), "spool files written again");
+                failing = false;
+            }
+            Ok(Ok(())) => {}
+            Ok(Err(error)) if !failing => {
+                tracing::error!(dir = %settings.dir.display(), "cannot write spool files: {error}");
+                failing = true;
+            }
+            Ok(Err(_)) => {}
+            Err(error) => tracing::error!("spool writer failed: {error}"),
+        }
+    }
 }
 
 /// Tells systemd (`Type=notify`) about the daemon's state; a no-op outside systemd.
@@ -343,21 +405,20 @@ fn notify(state: &[NotifyState<'_>]) {
     }
 }
 
-/// Pings systemd's watchdog while the scheduler loop turns, so a stuck scheduler is restarted.
-fn spawn_watchdog(stats: Arc<Stats>, clock: Clock) {
-    let Some(timeout) = sd_notify::watchdog_enabled() else {
-        return;
-    };
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(timeout / 3);
-        loop {
-            tick.tick().await;
-            let heartbeat = stats.snapshot().heartbeat_ms;
-            let alive = clock.now_ms().saturating_sub(heartbeat)
-                < i64::try_from(timeout.as_millis()).unwrap_or(i64::MAX) / 2;
-            if alive {
-                notify(&[NotifyState::Watchdog]);
-            }
+/// Pings systemd's watchdog while the scheduler loop turns, so a stuck scheduler is
+/// restarted; until `stop`.
+async fn watchdog(timeout: Duration, stats: Arc<Stats>, clock: Clock, stop: CancellationToken) {
+    let mut tick = tokio::time::interval(timeout / 3);
+    loop {
+        tokio::select! {
+            () = stop.cancelled() => break,
+            _ = tick.tick() => {}
         }
-    });
+        let heartbeat = stats.snapshot().heartbeat_ms;
+        let alive = clock.now_ms().saturating_sub(heartbeat)
+            < i64::try_from(timeout.as_millis()).unwrap_or(i64::MAX) / 2;
+        if alive {
+            notify(&[NotifyState::Watchdog]);
+        }
+    }
 }
