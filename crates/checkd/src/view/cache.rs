@@ -8,10 +8,10 @@
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 use checkd_checkmk::AgentOutput;
+use checkd_model::plan::Plan;
 use checkd_scheduler::{Board, Slot};
 
 use super::shows::{self, Rendered};
-use super::View;
 use crate::selfmon::SelfStatus;
 
 /// The shown jobs in host order, resolved on one board.
@@ -39,24 +39,30 @@ struct Lines {
     rendered: Rendered,
 }
 
-impl View {
-    /// The whole Checkmk agent output: header, checkd's own service, one block per host.
-    pub fn agent_output(&self, board: &Arc<Board>, status: &SelfStatus, now_ms: i64) -> String {
-        let mut cache = self.cache_on(board);
+impl RenderCache {
+    /// The whole Checkmk agent output of `hosts`' jobs: header, checkd's own service, one
+    /// block per host.
+    pub(super) fn agent_output(
+        &mut self,
+        plan: &Plan,
+        hosts: &[(String, Vec<usize>)],
+        board: &Arc<Board>,
+        status: &SelfStatus,
+        now_ms: i64,
+    ) -> String {
+        self.resolve(plan, hosts, board);
         let mut bytes = 0;
-        let mut worst = Vec::with_capacity(cache.jobs.len());
-        for shown in &mut cache.jobs {
-            let rendered = self.job_lines(shown, now_ms);
+        let mut worst = Vec::with_capacity(self.jobs.len());
+        for shown in &mut self.jobs {
+            let rendered = shown.lines(plan, now_ms);
             bytes += rendered.text.len();
             worst.push(rendered.worst);
         }
-        let mut out = AgentOutput::with_capacity(
-            &self.plan.output.version,
-            bytes + 64 * self.hosts.len() + 1024,
-        );
-        shows::write_self(&self.plan, &mut out, &worst, status);
-        let mut shown = cache.jobs.iter();
-        for (host, jobs) in &self.hosts {
+        let mut out =
+            AgentOutput::with_capacity(&plan.output.version, bytes + 64 * hosts.len() + 1024);
+        shows::write_self(plan, &mut out, &worst, status);
+        let mut shown = self.jobs.iter();
+        for (host, jobs) in hosts {
             out.begin_host(host);
             for job in shown.by_ref().take(jobs.len()) {
                 if let Some(lines) = &job.lines {
@@ -70,81 +76,82 @@ impl View {
 
     /// The same as files for the agent's spool directory, without the agent header: checkd's
     /// own service under the name `""`, then one file per host.
-    pub fn spool_files(
-        &self,
+    pub(super) fn spool_files(
+        &mut self,
+        plan: &Plan,
+        hosts: &[(String, Vec<usize>)],
         board: &Arc<Board>,
         status: &SelfStatus,
         now_ms: i64,
     ) -> Vec<(String, String)> {
-        let mut cache = self.cache_on(board);
-        let mut worst = Vec::with_capacity(cache.jobs.len());
+        self.resolve(plan, hosts, board);
+        let mut worst = Vec::with_capacity(self.jobs.len());
         let mut files = vec![(String::new(), String::new())];
-        let mut shown = cache.jobs.iter_mut();
-        for (host, jobs) in &self.hosts {
+        let mut shown = self.jobs.iter_mut();
+        for (host, jobs) in hosts {
             let mut out = AgentOutput::spool_file(160 * jobs.len() + 64);
             out.begin_host(host);
             for job in shown.by_ref().take(jobs.len()) {
-                let rendered = self.job_lines(job, now_ms);
+                let rendered = job.lines(plan, now_ms);
                 worst.push(rendered.worst);
                 rendered.text.push_to(&mut out);
             }
             files.push((host.clone(), out.finish()));
         }
         let mut own = AgentOutput::spool_file(512);
-        shows::write_self(&self.plan, &mut own, &worst, status);
+        shows::write_self(plan, &mut own, &worst, status);
         files[0].1 = own.finish();
         files
     }
 
-    /// The cache, its slots resolved on `board` (once per board).
-    ///
-    /// A rendering that panicked may have left the cache half updated, so a poisoned cache
-    /// starts over instead of being trusted.
-    fn cache_on(&self, board: &Arc<Board>) -> MutexGuard<'_, RenderCache> {
-        let mut cache = lock_or_reset(&self.cache);
-        if !std::ptr::eq(cache.board.as_ptr(), Arc::as_ptr(board)) {
-            cache.jobs = self
-                .hosts
-                .iter()
-                .flat_map(|(_, jobs)| jobs)
-                .filter_map(|&index| {
-                    let job = self.plan.jobs.get(index)?;
-                    Some(Shown {
-                        index,
-                        slot: board.slot(&job.key),
-                        lines: None,
-                    })
-                })
-                .collect();
-            cache.board = Arc::downgrade(board);
+    /// Resolves the jobs' slots on `board`, once per board.
+    fn resolve(&mut self, plan: &Plan, hosts: &[(String, Vec<usize>)], board: &Arc<Board>) {
+        if std::ptr::eq(self.board.as_ptr(), Arc::as_ptr(board)) {
+            return;
         }
-        cache
+        self.jobs = hosts
+            .iter()
+            .flat_map(|(_, jobs)| jobs)
+            .filter_map(|&index| {
+                let job = plan.jobs.get(index)?;
+                Some(Shown {
+                    index,
+                    slot: board.slot(&job.key),
+                    lines: None,
+                })
+            })
+            .collect();
+        self.board = Arc::downgrade(board);
     }
+}
 
-    /// A job's rendered lines: kept while its slot's version and its staleness have not
+impl Shown {
+    /// The job's rendered lines: kept while its slot's version and its staleness have not
     /// changed, else rendered again.
-    fn job_lines<'s>(&self, shown: &'s mut Shown, now_ms: i64) -> &'s Rendered {
-        let lines = match shown.lines.take() {
+    fn lines(&mut self, plan: &Plan, now_ms: i64) -> &Rendered {
+        let lines = match self.lines.take() {
             Some(lines)
-                if lines.version == shown.slot.version()
+                if lines.version == self.slot.version()
                     && lines.rendered.stale == (now_ms > lines.rendered.stale_at_ms) =>
             {
                 lines
             }
             _ => {
-                let (version, record) = shown.slot.read();
-                let rendered = match self.plan.jobs.get(shown.index) {
-                    Some(job) => shows::render(&self.plan, job, record.as_deref(), now_ms),
-                    None => shows::render_nothing(&self.plan),
+                let (version, record) = self.slot.read();
+                let rendered = match plan.jobs.get(self.index) {
+                    Some(job) => shows::render(plan, job, record.as_deref(), now_ms),
+                    None => shows::render_nothing(plan),
                 };
                 Lines { version, rendered }
             }
         };
-        &shown.lines.insert(lines).rendered
+        &self.lines.insert(lines).rendered
     }
 }
 
-fn lock_or_reset(cache: &Mutex<RenderCache>) -> MutexGuard<'_, RenderCache> {
+/// Locks the cache. A rendering that panicked may have left it half updated, so a poisoned
+/// cache starts over instead of being trusted.
+pub(super) fn lock(cache: &Mutex<RenderCache>) -> MutexGuard<'_, RenderCache> {
     match cache.lock() {
         Ok(guard) => guard,
         Err(poisoned) => {
@@ -164,6 +171,7 @@ mod tests {
     use checkd_model::{RunRecord, ServiceResult, State};
 
     use super::*;
+    use crate::view::View;
 
     fn record(job: &Job, summary: &str, produced_ms: i64) -> Arc<RunRecord> {
         Arc::new(RunRecord {

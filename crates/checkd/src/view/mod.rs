@@ -4,7 +4,9 @@
 //! [`View`] decides which jobs appear (a job another instance reports is left out) and in
 //! which order; `shows` turns one job and its record into rendered lines, `cache` keeps those
 //! lines while the job's board slot and staleness stay the same, and `rows` builds the JSON
-//! rows of `GET /api/v1/results` and `--format json`. It decides no result semantics (pending,
+//! rows of `GET /api/v1/results` and `--format json`. The submodules do not know `View`: it
+//! hands them the plan and its hosts, so the imports run one way (`mod` → `cache`, `rows` →
+//! `shows`). It decides no result semantics (pending,
 //! stale, unavailable: `checkd_model::serve`) and writes no Checkmk syntax (`checkd_checkmk`).
 
 mod cache;
@@ -16,8 +18,10 @@ use std::sync::{Arc, Mutex};
 
 use checkd_model::placement::Decision;
 use checkd_model::plan::Plan;
-use checkd_model::serve::{serve, Served};
 use checkd_model::{JobKey, RunRecord, State};
+use checkd_scheduler::Board;
+
+use crate::selfmon::SelfStatus;
 
 pub use rows::{Filter, ResultRow};
 
@@ -64,35 +68,10 @@ impl View {
         &self.plan
     }
 
-    /// Every host with the services its jobs show now: `(index into plan.jobs, service)`.
-    fn served<'a>(
-        &'a self,
-        records: &'a Records,
-        now_ms: i64,
-    ) -> impl Iterator<Item = (&'a str, Vec<(usize, Served<'a>)>)> + 'a {
-        self.hosts.iter().map(move |(host, jobs)| {
-            let served = jobs
-                .iter()
-                .filter_map(|&i| self.plan.jobs.get(i).map(|job| (i, job)))
-                .flat_map(|(i, job)| {
-                    serve(
-                        job,
-                        records.get(&job.key).map(Arc::as_ref),
-                        now_ms,
-                        shows::here(&self.plan, job),
-                    )
-                    .into_iter()
-                    .map(move |s| (i, s))
-                })
-                .collect();
-            (host.as_str(), served)
-        })
-    }
-
     /// How many services are served in each state right now.
     pub fn state_counts(&self, records: &Records, now_ms: i64) -> [u64; 4] {
         let mut counts = [0u64; 4];
-        for (_, services) in self.served(records, now_ms) {
+        for (_, services) in shows::served(&self.plan, &self.hosts, records, now_ms) {
             for (_, s) in services {
                 counts[usize::from(s.state.code())] += 1;
             }
@@ -102,9 +81,30 @@ impl View {
 
     /// The worst served state over every job, for `checkd once`'s exit code.
     pub fn worst_state(&self, records: &Records, now_ms: i64) -> State {
-        self.served(records, now_ms)
+        shows::served(&self.plan, &self.hosts, records, now_ms)
             .flat_map(|(_, services)| services.into_iter().map(|(_, s)| s.state))
             .max()
             .unwrap_or(State::Ok)
+    }
+
+    /// The whole Checkmk agent output: header, checkd's own service, one block per host.
+    pub fn agent_output(&self, board: &Arc<Board>, status: &SelfStatus, now_ms: i64) -> String {
+        cache::lock(&self.cache).agent_output(&self.plan, &self.hosts, board, status, now_ms)
+    }
+
+    /// The same as files for the agent's spool directory, without the agent header: checkd's
+    /// own service under the name `""`, then one file per host.
+    pub fn spool_files(
+        &self,
+        board: &Arc<Board>,
+        status: &SelfStatus,
+        now_ms: i64,
+    ) -> Vec<(String, String)> {
+        cache::lock(&self.cache).spool_files(&self.plan, &self.hosts, board, status, now_ms)
+    }
+
+    /// Every served service as JSON rows, optionally filtered.
+    pub fn results(&self, records: &Records, now_ms: i64, filter: &Filter) -> Vec<ResultRow> {
+        rows::results(&self.plan, &self.hosts, records, now_ms, filter)
     }
 }

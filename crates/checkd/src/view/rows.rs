@@ -4,14 +4,17 @@
 //! Rows are built from a board snapshot on every request; unlike the agent output they are
 //! not cached (the API is for people and scripts, not for every scrape).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use checkd_model::serve::format_time;
 use checkd_model::{Metric, State};
 use serde::Serialize;
 
-use super::{Records, View};
+use checkd_model::plan::Plan;
+use checkd_model::JobKey;
+
+use super::shows;
 
 /// Which results `GET /api/v1/results` returns.
 #[derive(Debug, Clone, Default, serde::Deserialize)]
@@ -41,44 +44,48 @@ pub struct ResultRow {
     pub duration_ms: Option<u64>,
 }
 
-impl View {
-    /// Every served service as JSON rows, optionally filtered.
-    pub fn results(&self, records: &Records, now_ms: i64, filter: &Filter) -> Vec<ResultRow> {
-        let mut rows = Vec::new();
-        for (host, services) in self.served(records, now_ms) {
-            for (index, s) in services {
-                let Some(job) = self.plan.jobs.get(index) else {
-                    continue;
-                };
-                if filter
-                    .environment
-                    .as_ref()
-                    .is_some_and(|e| e != &job.key.environment)
-                    || filter.state.is_some_and(|state| state != s.state)
-                {
-                    continue;
-                }
-                let record = records.get(&job.key).map(Arc::as_ref);
-                rows.push(ResultRow {
-                    check: job.key.check.clone(),
-                    environment: job.key.environment.clone(),
-                    host: host.to_string(),
-                    service: s.service.to_string(),
-                    state: s.state,
-                    summary: s.summary.as_str().to_string(),
-                    details: s.details.to_string(),
-                    note: s.note.clone(),
-                    metrics: s.metrics.to_vec(),
-                    labels: job.labels.clone(),
-                    produced_at: s.cached.map(|(t, _)| format_time(t.saturating_mul(1000))),
-                    valid_for_s: s.cached.map(|(_, i)| i),
-                    age_s: record
-                        .filter(|_| s.cached.is_some())
-                        .map(|r| r.age_ms(now_ms) / 1000),
-                    duration_ms: record.filter(|_| s.cached.is_some()).map(|r| r.duration_ms),
-                });
+/// Every service `hosts`' jobs serve, as JSON rows, optionally filtered.
+pub(super) fn results(
+    plan: &Plan,
+    hosts: &[(String, Vec<usize>)],
+    records: &HashMap<JobKey, Arc<checkd_model::RunRecord>>,
+    now_ms: i64,
+    filter: &Filter,
+) -> Vec<ResultRow> {
+    let mut rows = Vec::new();
+    for (host, services) in shows::served(plan, hosts, records, now_ms) {
+        for (index, s) in services {
+            let Some(job) = plan.jobs.get(index) else {
+                continue;
+            };
+            if filter
+                .environment
+                .as_ref()
+                .is_some_and(|e| e != &job.key.environment)
+                || filter.state.is_some_and(|state| state != s.state)
+            {
+                continue;
             }
+            let record = records.get(&job.key).map(Arc::as_ref);
+            rows.push(ResultRow {
+                check: job.key.check.clone(),
+                environment: job.key.environment.clone(),
+                host: host.to_string(),
+                service: s.service.to_string(),
+                state: s.state,
+                summary: s.summary.as_str().to_string(),
+                details: s.details.to_string(),
+                note: s.note.clone(),
+                metrics: s.metrics.to_vec(),
+                labels: job.labels.clone(),
+                produced_at: s.cached.map(|(t, _)| format_time(t.saturating_mul(1000))),
+                valid_for_s: s.cached.map(|(_, i)| i),
+                age_s: record
+                    .filter(|_| s.cached.is_some())
+                    .map(|r| r.age_ms(now_ms) / 1000),
+                duration_ms: record.filter(|_| s.cached.is_some()).map(|r| r.duration_ms),
+            });
         }
-        rows
     }
+    rows
 }

@@ -4,16 +4,45 @@
 //! It renders one job at a time and keeps nothing: when to render again is the render cache's
 //! decision (`cache`), and the Checkmk syntax is `checkd_checkmk`'s.
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use checkd_checkmk::{
     AgentOutput, Cached, LocalCheck, LocalLine, LocalLines, WatchpostLine, WatchpostLines,
     WatchpostService,
 };
 use checkd_model::placement::Decision;
 use checkd_model::plan::{Job, Plan};
-use checkd_model::serve::{serve, stale_at_ms, Here};
-use checkd_model::{RunRecord, State};
+use checkd_model::serve::{serve, stale_at_ms, Here, Served};
+use checkd_model::{JobKey, RunRecord, State};
 
 use crate::selfmon::{self_service, SelfStatus};
+
+/// Every host with the services its jobs show now: `(index into plan.jobs, service)`.
+pub(super) fn served<'a>(
+    plan: &'a Plan,
+    hosts: &'a [(String, Vec<usize>)],
+    records: &'a HashMap<JobKey, Arc<RunRecord>>,
+    now_ms: i64,
+) -> impl Iterator<Item = (&'a str, Vec<(usize, Served<'a>)>)> + 'a {
+    hosts.iter().map(move |(host, jobs)| {
+        let served = jobs
+            .iter()
+            .filter_map(|&i| plan.jobs.get(i).map(|job| (i, job)))
+            .flat_map(|(i, job)| {
+                serve(
+                    job,
+                    records.get(&job.key).map(Arc::as_ref),
+                    now_ms,
+                    here(plan, job),
+                )
+                .into_iter()
+                .map(move |s| (i, s))
+            })
+            .collect();
+        (host.as_str(), served)
+    })
+}
 
 /// How this instance treats `job`: runs it, or only shows it.
 pub(super) fn here<'a>(plan: &'a Plan, job: &Job) -> Here<'a> {
