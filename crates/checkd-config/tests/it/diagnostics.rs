@@ -1,6 +1,8 @@
 //! Every kind of mistake, with the exact diagnostics it prints.
 
-use crate::fixture::check;
+use insta::assert_snapshot;
+
+use crate::fixture::diagnostics;
 
 /// A valid check; `extra` lines go before `request:`.
 fn one_check(extra: &str) -> String {
@@ -11,10 +13,7 @@ fn one_check(extra: &str) -> String {
 
 #[test]
 fn a_valid_tree_has_no_diagnostics() {
-    check(
-        &[("checks/orders.yaml", &one_check("    cache_for: 5m\n"))],
-        "ok",
-    );
+    assert_snapshot!(diagnostics(&[("checks/orders.yaml", &one_check("    cache_for: 5m\n"))]), @"ok");
 }
 
 #[test]
@@ -26,14 +25,11 @@ fn unknown_environment_and_datasource_suggest_the_closest_name() {
     cache_for: 1m
     request: {path: /}
 "#;
-    check(
-        &[("checks/orders.yaml", file)],
-        r#"
+    assert_snapshot!(diagnostics(&[("checks/orders.yaml", file)]), @r#"
 checks/orders.yaml:3:20: checks[0].environments[0]: unknown environment "prd", did you mean "prod"?
 checks/orders.yaml:3:25: checks[0].environments[1]: unknown environment "qa", defined: prod, staging
 checks/orders.yaml:4:17: checks[0].datasource: unknown datasource "order", did you mean "orders"?
-"#,
-    );
+"#);
 }
 
 #[test]
@@ -59,13 +55,10 @@ fn duplicate_check_ids_across_files() {
     cache_for: 1m
     request: {path: /}
 "#;
-    check(
-        &[("checks/a.yaml", a), ("checks/b.yaml", b)],
-        r#"
+    assert_snapshot!(diagnostics(&[("checks/a.yaml", a), ("checks/b.yaml", b)]), @r#"
 checks/b.yaml:3:9: checks[0].id: duplicate check id "orders", first defined at checks/a.yaml:3
 checks/b.yaml:8:11: checks[1].name: service "Orders again" on host orders-staging is already defined at checks/b.yaml:2
-"#,
-    );
+"#);
 }
 
 #[test]
@@ -84,12 +77,9 @@ fn duplicate_services_on_one_host_after_templating() {
     cache_for: 1m
     request: {path: /}
 "#;
-    check(
-        &[("checks/a.yaml", a), ("checks/b.yaml", b)],
-        r#"
+    assert_snapshot!(diagnostics(&[("checks/a.yaml", a), ("checks/b.yaml", b)]), @r#"
 checks/b.yaml:2:11: checks[0].name: service "Orders prod" on host orders-prod is already defined at checks/a.yaml:2
-"#,
-    );
+"#);
 }
 
 #[test]
@@ -113,15 +103,12 @@ datasources:
     cache_for: 1m
     request: {path: /}
 "#;
-    check(
-        &[("checkd.yaml", config), ("checks/a.yaml", checks)],
-        r#"
+    assert_snapshot!(diagnostics(&[("checkd.yaml", config), ("checks/a.yaml", checks)]), @r#"
 checkd.yaml:3:16: environments.prod.host: host name contains ' ', which Checkmk replaces with '_' (allowed: A-Z a-z 0-9 - _ .) (resolved to "orders prod")
 checkd.yaml:4:19: environments.staging.host: host name starts with '-'; it must start with a letter, a digit or '_'
 checks/a.yaml:2:11: checks[0].name: service name contains "'", which breaks service discovery
 checks/a.yaml:7:11: checks[1].name: service name contains ';', which the monitoring core rejects or mangles (resolved to "Orders prod;")
-"#,
-    );
+"#);
 }
 
 #[test]
@@ -147,16 +134,13 @@ fn bad_durations() {
     expect:
       response_time: {warn: 2s, crit: 500ms}
 "#;
-    check(
-        &[("checks/a.yaml", file)],
-        r#"
+    assert_snapshot!(diagnostics(&[("checks/a.yaml", file)]), @r#"
 checks/a.yaml:5:16: checks[0].cache_for: invalid duration "5": a unit is needed, e.g. 5s or 5m
 checks/a.yaml:6:14: checks[0].timeout: expected a duration longer than 0, found "0s"
 checks/a.yaml:12:18: checks[1].stale_after: stale_after (1m) must be longer than cache_for (5m)
 checks/a.yaml:17:22: checks[2].cache_for: invalid duration "5 mins!": unexpected character '!'
 checks/a.yaml:20:29: checks[2].expect.response_time.warn: warn (2s) is above crit (500ms)
-"#,
-    );
+"#);
 }
 
 #[test]
@@ -181,16 +165,13 @@ fn bad_cron_schedules_and_time_zones() {
     timezone: UTC
     request: {path: /}
 "#;
-    check(
-        &[("checks/a.yaml", file)],
-        r#"
+    assert_snapshot!(diagnostics(&[("checks/a.yaml", file)]), @r#"
 checks/a.yaml:5:15: checks[0].schedule: invalid cron schedule "0 9 * *": invalid pattern: pattern must have 5 fields when seconds are disallowed
 checks/a.yaml:10:15: checks[1].schedule: invalid cron schedule "61 * * * *": component error: number out of bounds
 checks/a.yaml:11:15: checks[1].timezone: unknown time zone "Europe/Berln", did you mean "Europe/Berlin"?
 checks/a.yaml:12:12: checks[1].grace: invalid duration "soon": expected a number
 checks/a.yaml:18:5: checks[2].timezone: `timezone` only applies with `schedule`, not with `cache_for`
-"#,
-    );
+"#);
 }
 
 #[test]
@@ -211,16 +192,13 @@ fn cache_for_or_schedule_and_path_or_url_exactly_one() {
     datasource: orders
     cache_for: 1m
 "#;
-    check(
-        &[("checks/a.yaml", file)],
-        r#"
+    assert_snapshot!(diagnostics(&[("checks/a.yaml", file)]), @r#"
 checks/a.yaml:6:5: checks[0].schedule: use either `cache_for` (an interval) or `schedule` (cron), not both
 checks/a.yaml:7:24: checks[0].request.url: a request takes only one of `path` or `url`, found path and url
 checks/a.yaml:8:5: checks[1]: missing `cache_for` or `schedule`: say how often the check runs
 checks/a.yaml:11:14: checks[1].request: a request needs one of `path` or `url`
 checks/a.yaml:12:5: checks[2]: missing required key `request`: what to send
-"#,
-    );
+"#);
 }
 
 #[test]
@@ -243,13 +221,10 @@ datasources:
     cache_for: 1m
     request: {url: "ftp://files.example/x"}
 "#;
-    check(
-        &[("checkd.yaml", config), ("checks/a.yaml", file)],
-        r#"
+    assert_snapshot!(diagnostics(&[("checkd.yaml", config), ("checks/a.yaml", file)]), @r#"
 checks/a.yaml:6:21: checks[0].request.path: datasource "plain" has no `base_url` to append the path to; give `url` instead
 checks/a.yaml:11:20: checks[1].request.url: expected an absolute http:// or https:// URL, found "ftp://files.example/x" in environment prod
-"#,
-    );
+"#);
 }
 
 #[test]
@@ -270,14 +245,11 @@ fn unknown_keys_name_the_closest_key() {
     cache_for: 1m
     request: {path: /, verb: GET}
 "#;
-    check(
-        &[("checkd.yaml", &config), ("checks/a.yaml", file)],
-        r#"
+    assert_snapshot!(diagnostics(&[("checkd.yaml", &config), ("checks/a.yaml", file)]), @r#"
 checkd.yaml:14:13: scheduler.max_concurency: unknown key `max_concurency`, did you mean `max_concurrency`?
 checks/a.yaml:5:5: checks[0].cach_for: unknown key `cach_for`, did you mean `cache_for`?
 checks/a.yaml:11:24: checks[1].request.verb: unknown key `verb`, expected one of: method, path, url, headers, body
-"#,
-    );
+"#);
 }
 
 #[test]
@@ -308,14 +280,11 @@ fn wrong_types() {
     metrics:
       - {name: depth, json: depth, levels: {warn: lots}}
 "#;
-    check(
-        &[("checks/orders.yaml", file)],
-        r#"
+    assert_snapshot!(diagnostics(&[("checks/orders.yaml", file)]), @r#"
 checks/orders.yaml:8:19: checks[1].environments: expected a list, found "prod"
 checks/orders.yaml:18:15: checks[2].expect.status: expected an integer 100–599, found "ok"
 checks/orders.yaml:25:51: checks[3].metrics[0].levels.warn: expected a number, found "lots"
-"#,
-    );
+"#);
 }
 
 #[test]
@@ -329,14 +298,11 @@ fn missing_variables_and_environment_variables() {
       path: "/${region}/health"
       headers: {X-Key: "${env:ORDERS_KEY}"}
 "#;
-    check(
-        &[("checks/a.yaml", file)],
-        r#"
+    assert_snapshot!(diagnostics(&[("checks/a.yaml", file)]), @r#"
 checks/a.yaml:2:19: checks[0].name: undefined variable ${zone} in environment prod
 checks/a.yaml:2:19: checks[0].name: undefined variable ${zone} in environment staging
 checks/a.yaml:8:25: checks[0].request.headers.X-Key: undefined environment variable ${env:ORDERS_KEY}
-"#,
-    );
+"#);
 }
 
 #[test]
@@ -349,14 +315,11 @@ fn template_syntax() {
     labels: {a: "${}", b: "${item.name}", c: "$${literal}"}
     request: {path: /}
 "#;
-    check(
-        &[("checks/a.yaml", file)],
-        r#"
+    assert_snapshot!(diagnostics(&[("checks/a.yaml", file)]), @r#"
 checks/a.yaml:2:19: checks[0].name: unterminated ${ (missing })
 checks/a.yaml:6:18: checks[0].labels.a: empty ${}
 checks/a.yaml:6:28: checks[0].labels.b: ${item.name} is only available in foreach.suffix
-"#,
-    );
+"#);
 }
 
 #[test]
@@ -389,16 +352,13 @@ fn five_mistakes_in_two_files() {
     request: {path: /users}
     expct: {status: 200}
 "#;
-    check(
-        &[("checks/a.yaml", a), ("checks/b.yaml", b)],
-        r#"
+    assert_snapshot!(diagnostics(&[("checks/a.yaml", a), ("checks/b.yaml", b)]), @r#"
 checks/a.yaml:5:26: checks[0].cache_for: invalid duration "5 minutes ago": expected a number
 checks/a.yaml:8:20: checks[1].environments[0]: unknown environment "prd", did you mean "prod"?
 checks/b.yaml:8:21: checks[0].expect.status[1]: expected an integer 100–599, found 700
 checks/b.yaml:9:28: checks[0].expect.body[0].matches: invalid regular expression: unclosed group
 checks/b.yaml:15:5: checks[1].expct: unknown key `expct`, did you mean `expect`?
-"#,
-    );
+"#);
 }
 
 #[test]
@@ -412,10 +372,7 @@ fn unreadable_and_missing_files() {
         "nope.yaml:1:1: cannot read the file: no such file"
     );
     let config = format!("{}checks: [checks, more]\n", crate::fixture::CONFIG);
-    check(
-        &[("checkd.yaml", &config)],
-        "checkd.yaml:14:18: checks[1]: check directory more does not exist",
-    );
+    assert_snapshot!(diagnostics(&[("checkd.yaml", &config)]), @"checkd.yaml:14:18: checks[1]: check directory more does not exist");
 }
 
 #[test]
@@ -428,14 +385,11 @@ fn yaml_syntax_errors_and_empty_files() {
     let b = r#"# nothing here yet
 
 "#;
-    check(
-        &[("checks/a.yaml", a), ("checks/b.yaml", b)],
-        r#"
+    assert_snapshot!(diagnostics(&[("checks/a.yaml", a), ("checks/b.yaml", b)]), @r#"
 checks/a.yaml:2:5: checks[0]: missing required key `datasource`
 checks/a.yaml:4:4: checks: while parsing a block collection, did not find expected '-' indicator
 checks/b.yaml:1:1: the file is empty
-"#,
-    );
+"#);
 }
 
 #[test]
@@ -464,9 +418,7 @@ fn assertions_and_metrics() {
       suffix: " worker"
       expect: {status: 200}
 "#;
-    check(
-        &[("checks/a.yaml", file)],
-        r#"
+    assert_snapshot!(diagnostics(&[("checks/a.yaml", file)]), @r#"
 checks/a.yaml:8:29: checks[0].expect.body[0].matches: a text test takes only one of `equals`, `contains`, `not_contains` or `matches`, found contains and matches
 checks/a.yaml:8:42: checks[0].expect.body[1]: a text test needs one of `equals`, `contains`, `not_contains` or `matches`
 checks/a.yaml:9:49: checks[0].expect.headers.content-type: header "content-type" is tested twice (header names ignore case)
@@ -482,8 +434,7 @@ checks/a.yaml:18:97: checks[0].metrics[2].min: min (9) is above max (1)
 checks/a.yaml:19:16: checks[0].metrics[3].name: duplicate metric name "ok"
 checks/a.yaml:19:37: checks[0].metrics[3].length: `length` only applies to `json` metrics
 checks/a.yaml:23:16: checks[0].foreach.expect.status: unknown key `status`, expected `json`
-"#,
-    );
+"#);
 }
 
 #[test]
@@ -505,9 +456,7 @@ scheduler: {splay: 2}
 server: {listen: "localhost:6559"}
 output: {self_service: "checkd \"self\""}
 "#;
-    check(
-        &[("checkd.yaml", config)],
-        r#"
+    assert_snapshot!(diagnostics(&[("checkd.yaml", config)]), @r#"
 checkd.yaml:3:41: environments.prod.variables.environment: `environment` is built in (the environment's name) and cannot be redefined
 checkd.yaml:3:57: environments.prod.variables.9lives: invalid variable name "9lives": use letters, digits and _, not starting with a digit
 checkd.yaml:3:72: environments.prod.variables.a: a variable cannot use another variable (${b}); only ${environment} and ${env:NAME}
@@ -520,8 +469,7 @@ checkd.yaml:13:16: datasources.smtp.type: unknown value `smtp`, expected one of:
 checkd.yaml:14:20: scheduler.splay: expected a fraction 0.0–1.0, found 2
 checkd.yaml:15:18: server.listen: expected IP:PORT like 127.0.0.1:6559 or [::1]:6559, or false, found "localhost:6559"
 checkd.yaml:16:24: output.self_service: service name contains '"', which ends the quoted name
-"#,
-    );
+"#);
 }
 
 #[test]
@@ -543,10 +491,7 @@ fn execution_environment_must_be_a_name() {
     let config = r#"environments:
   prod: {host: orders-prod}
 "#;
-    check(
-        &[("checkd.yaml", config)],
-        "checkd.yaml:1:1: missing required key `execution_environment`: where this instance runs",
-    );
+    assert_snapshot!(diagnostics(&[("checkd.yaml", config)]), @"checkd.yaml:1:1: missing required key `execution_environment`: where this instance runs");
 }
 
 #[test]
@@ -558,10 +503,7 @@ datasources:
     let checks = r#"checks:
   - {name: Orders, environments: [prod], datasource: orders, cache_for: 1m, request: {path: /}}
 "#;
-    check(
-        &[("checkd.yaml", config), ("checks/a.yaml", checks)],
-        "checkd.yaml:1:1: missing required key `environments`: define at least one target environment",
-    );
+    assert_snapshot!(diagnostics(&[("checkd.yaml", config), ("checks/a.yaml", checks)]), @"checkd.yaml:1:1: missing required key `environments`: define at least one target environment");
 }
 
 #[test]
@@ -577,9 +519,7 @@ cache:
     - {type: sled, url: "redis://x", keep_after: soon}
   ttl_jitter_percent: 80
 "#;
-    check(
-        &[("checkd.yaml", config)],
-        r#"
+    assert_snapshot!(diagnostics(&[("checkd.yaml", config)]), @r#"
 checkd.yaml:6:22: cache.layers[0].path: `path` does not apply to a memory layer
 checkd.yaml:6:44: cache.layers[0].max_entries: expected at least 1, found 0
 checkd.yaml:7:7: cache.layers[1]: a redis layer needs `url`, e.g. redis://127.0.0.1:6379
@@ -588,23 +528,16 @@ checkd.yaml:8:38: cache.layers[2].max_bytes: `max_bytes` does not apply to a red
 checkd.yaml:9:20: cache.layers[3].url: `url` does not apply to a sled layer
 checkd.yaml:9:50: cache.layers[3].keep_after: invalid duration "soon": expected a number
 checkd.yaml:10:23: cache.ttl_jitter_percent: expected a percentage 0–50, found 80
-"#,
-    );
+"#);
 }
 
 #[test]
 fn retry_interval_needs_retries_and_a_positive_duration() {
-    check(
-        &[(
+    assert_snapshot!(diagnostics(&[(
             "checks/orders.yaml",
             &one_check("    cache_for: 5m\n    retry_interval: 10s\n"),
-        )],
-        "checks/orders.yaml:6:21: checks[0].retry_interval: retry_interval needs retries",
-    );
-    check(
-        &[("checks/orders.yaml", &one_check("    cache_for: 5m\n    retries: 2\n    retry_interval: 0s\n"))],
-        "checks/orders.yaml:7:21: checks[0].retry_interval: expected a duration longer than 0, found \"0s\"",
-    );
+        )]), @"checks/orders.yaml:6:21: checks[0].retry_interval: retry_interval needs retries");
+    assert_snapshot!(diagnostics(&[("checks/orders.yaml", &one_check("    cache_for: 5m\n    retries: 2\n    retry_interval: 0s\n"))]), @"checks/orders.yaml:7:21: checks[0].retry_interval: expected a duration longer than 0, found \"0s\"");
 }
 
 #[test]
@@ -612,19 +545,10 @@ fn secret_references_need_one_source_that_exists() {
     let config = |token: &str| {
         format!("execution_environment: e\nenvironments: {{e: {{host: h}}}}\nserver: {{bearer_token: {token}}}\n")
     };
-    check(
-        &[("checkd.yaml", &config("{env: NOT_SET_ANYWHERE}"))],
-        "checkd.yaml:3:30: server.bearer_token.env: environment variable NOT_SET_ANYWHERE is not set",
-    );
-    check(
-        &[("checkd.yaml", &config("{env: A, file: b}"))],
-        "checkd.yaml:3:24: server.bearer_token: a secret needs exactly one of `env` or `file`",
-    );
+    assert_snapshot!(diagnostics(&[("checkd.yaml", &config("{env: NOT_SET_ANYWHERE}"))]), @"checkd.yaml:3:30: server.bearer_token.env: environment variable NOT_SET_ANYWHERE is not set");
+    assert_snapshot!(diagnostics(&[("checkd.yaml", &config("{env: A, file: b}"))]), @"checkd.yaml:3:24: server.bearer_token: a secret needs exactly one of `env` or `file`");
     // The inline value is not echoed back.
-    check(
-        &[("checkd.yaml", &config("s3cret"))],
-        "checkd.yaml:3:24: server.bearer_token: a secret is never written inline: use {env: NAME} or {file: PATH}",
-    );
+    assert_snapshot!(diagnostics(&[("checkd.yaml", &config("s3cret"))]), @"checkd.yaml:3:24: server.bearer_token: a secret is never written inline: use {env: NAME} or {file: PATH}");
 }
 
 #[test]
@@ -640,29 +564,23 @@ datasources:
   - {name: a, environments: [prod], datasource: internal, cache_for: 1m, run_from: [monitoring], request: {path: /}}
   - {name: b, environments: [prod, staging], datasource: internal, cache_for: 1m, request: {path: /}}
 "#;
-    check(
-        &[("checkd.yaml", config), ("checks/c.yaml", checks)],
-        r#"
+    assert_snapshot!(diagnostics(&[("checkd.yaml", config), ("checks/c.yaml", checks)]), @r#"
 checks/c.yaml:2:84: checks[0].run_from: check "a" can never run against environment "prod": datasource "internal" runs from [target], the check from [monitoring], which leaves nothing, and no instance runs there (execution environments: monitoring, prod, staging)
-"#,
-    );
+"#);
     // With the execution environments spelled out, "target" only works where one runs.
     let config = config.replace(
         "environments:\n  prod",
         "execution_environments: [monitoring, prod]\nenvironments:\n  prod",
     );
-    check(
-        &[
+    assert_snapshot!(diagnostics(&[
             ("checkd.yaml", &config),
             (
                 "checks/c.yaml",
                 &checks.replace("run_from: [monitoring], ", ""),
             ),
-        ],
-        r#"
+        ]), @r#"
 checks/c.yaml:3:58: checks[1].datasource: check "b" can never run against environment "staging": datasource "internal" runs from [target], the check from anywhere, which leaves staging, and no instance runs there (execution environments: monitoring, prod)
-"#,
-    );
+"#);
 }
 
 #[test]
@@ -678,17 +596,14 @@ fn every_broken_entry_of_a_file_is_reported_and_the_rest_still_resolves() {
   - {name: C, environments: [prod], cache_for: 1m, request: {path: /}}
   - {name: Orders, environments: [prod], datasource: orders, cache_for: 1m, request: {path: /}}
 "#;
-    check(
-        &[("checks/a.yaml", a), ("checks/b.yaml", b)],
-        r#"
+    assert_snapshot!(diagnostics(&[("checks/a.yaml", a), ("checks/b.yaml", b)]), @r#"
 checks/b.yaml:2:101: checks[0].retries: expected a non-negative integer, found "many"
 checks/b.yaml:3:92: checks[1].colour: unknown key `colour`, expected one of: name, id, environments, datasource, cache_for, schedule, timezone, grace, timeout, stale_after, retries, retry_interval, run_from, elsewhere, labels, request, expect, metrics, ok_summary, foreach, tcp, tls, command
 checks/b.yaml:3:105: checks[1].size: unknown key `size`, expected one of: name, id, environments, datasource, cache_for, schedule, timezone, grace, timeout, stale_after, retries, retry_interval, run_from, elsewhere, labels, request, expect, metrics, ok_summary, foreach, tcp, tls, command
 checks/b.yaml:4:5: checks[2]: missing required key `datasource`
 checks/b.yaml:5:12: checks[3].name: duplicate check id "Orders", first defined at checks/a.yaml:2
 checks/b.yaml:5:12: checks[3].name: service "Orders" on host orders-prod is already defined at checks/a.yaml:2
-"#,
-    );
+"#);
 }
 
 #[test]
@@ -703,17 +618,14 @@ datasources:
 cache:
   layers: [{type: memory, max_entries: 5, keep_after: 1h}]
 "#;
-    check(
-        &[("checkd.yaml", config)],
-        r#"
+    assert_snapshot!(diagnostics(&[("checkd.yaml", config)]), @r#"
 checkd.yaml:4:6: datasources.a: missing required key `type`: one of http, tcp, tls, command
 checkd.yaml:5:13: datasources.b.type: unknown value `htp`, did you mean `http`?
 checkd.yaml:6:40: datasources.c.bogus: unknown key `bogus`, expected one of: host, port, timeout, max_concurrency, run_from
 checkd.yaml:7:57: datasources.d.auth.username: `username` does not apply to bearer auth
 checkd.yaml:7:70: datasources.d.auth.colour: unknown key `colour`, expected `token`
 checkd.yaml:9:43: cache.layers[0].keep_after: `keep_after` does not apply to a memory layer
-"#,
-    );
+"#);
 }
 
 #[test]
@@ -723,24 +635,15 @@ fn yaml_that_is_refused() {
             "execution_environment: prod\nenvironments: {{prod: {{host: orders-prod}}}}\n{rest}"
         )
     };
-    check(
-        &[(
+    assert_snapshot!(diagnostics(&[(
             "checkd.yaml",
             &config("server: {listen: false}\nserver: {listen: false}\n"),
-        )],
-        "checkd.yaml:4:1: server: duplicate key `server`",
-    );
-    check(
-        &[(
+        )]), @"checkd.yaml:4:1: server: duplicate key `server`");
+    assert_snapshot!(diagnostics(&[(
             "checkd.yaml",
             &config("output: {self_service: !secret x}\n"),
-        )],
-        "checkd.yaml:3:32: output.self_service: unsupported tag `!secret`",
-    );
-    check(
-        &[("checkd.yaml", &config("---\nchecks: [c]\n"))],
-        "checkd.yaml:3:1: a file holds one YAML document; found a second",
-    );
+        )]), @"checkd.yaml:3:32: output.self_service: unsupported tag `!secret`");
+    assert_snapshot!(diagnostics(&[("checkd.yaml", &config("---\nchecks: [c]\n"))]), @"checkd.yaml:3:1: a file holds one YAML document; found a second");
     // A billion laughs: each alias repeats the one before ten times.
     let mut bomb = String::from("x0: &x0 [a, a, a, a, a, a, a, a, a, a]\n");
     for i in 1..10 {

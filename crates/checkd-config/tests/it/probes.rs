@@ -7,7 +7,9 @@ use std::time::Duration;
 use checkd_model::plan::{Datasource, Probe};
 use checkd_model::Levels;
 
-use crate::fixture::{check, plan};
+use insta::assert_snapshot;
+
+use crate::fixture::{diagnostics, plan};
 
 const CONFIG: &str = r#"execution_environment: prod
 environments:
@@ -153,9 +155,7 @@ datasources:
     cache_for: 1m
     command: {program: bin/check_x, env: {"1X": y}, max_output_bytes: 0}
 "#;
-    check(
-        &[("checkd.yaml", config), ("checks/a.yaml", checks)],
-        r#"
+    assert_snapshot!(diagnostics(&[("checkd.yaml", config), ("checks/a.yaml", checks)]), @r#"
 checkd.yaml:5:7: datasources.db: a tcp datasource needs `port`
 checkd.yaml:5:29: datasources.db.base_url: `base_url` does not apply to a datasource of type tcp
 checkd.yaml:5:51: datasources.db.server_name: `server_name` does not apply to a datasource of type tcp
@@ -171,6 +171,5 @@ checks/a.yaml:14:5: checks[2]: a check on a command datasource needs `command`: 
 checks/a.yaml:22:24: checks[3].command.program: program "bin/check_x" is a relative path: give an absolute path, or a name found in PATH
 checks/a.yaml:22:43: checks[3].command.env.1X: invalid environment variable name "1X"
 checks/a.yaml:22:71: checks[3].command.max_output_bytes: expected at least 1 byte, found 0
-"#,
-    );
+"#);
 }
