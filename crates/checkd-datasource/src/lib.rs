@@ -19,7 +19,6 @@
 //! check results or implement the cache layers (checkd-store does), or render anything for
 //! Checkmk (checkd-checkmk does).
 
-mod clock;
 pub mod command;
 mod flight;
 mod http;
@@ -37,7 +36,6 @@ use checkd_model::probe::{CommandSpec, TcpSpec, TlsSpec};
 use checkd_model::ServiceResult;
 use checkd_store::{MemoryStore, Store};
 
-pub use clock::Clock;
 pub use http::{evaluate, HttpResponse};
 pub use stats::ResponseStats;
 
@@ -154,7 +152,7 @@ impl Datasources {
         let shared = http::oauth::Shared {
             store,
             producer: self.sharing.producer().to_string(),
-            clock: clock::Clock::system(),
+            clock: checkd_clock::Clock::system(),
         };
         Datasources {
             tokens: Arc::new(http::oauth::Tokens::new(

@@ -2,6 +2,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use checkd_clock::Clock;
 use checkd_datasource::{Datasources, Outcome};
 use checkd_model::plan::{Job, Plan};
 use checkd_model::{RunRecord, ServiceResult, SoftFailure, State, Unavailable};
@@ -9,7 +10,7 @@ use checkd_store::{records, Store};
 use tokio::sync::Semaphore;
 use tokio::time::{timeout, Duration, Instant};
 
-use crate::{schedule, Board, Clock, Stats};
+use crate::{schedule, Board, Stats};
 
 /// How long the executor lets a run go on before it cancels it: the job's timeout plus a
 /// grace. Runners honour `job.timeout` themselves and report what ran out (`GET <url>` timed

@@ -24,6 +24,7 @@ use std::hash::{Hash, Hasher};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, PoisonError, RwLock};
 
+use checkd_clock::Clock;
 use checkd_model::plan::{FleetSettings, Job, Schedule};
 use checkd_model::JobKey;
 use checkd_store::{records, Entry, Store};
@@ -32,7 +33,7 @@ use tokio::time::{sleep, Duration};
 use tokio_util::sync::CancellationToken;
 
 use crate::loop_::millis;
-use crate::{Board, Clock};
+use crate::Board;
 
 const MEMBERS: &str = "fleet/instance/";
 /// How often a follower looks for the owner's result.

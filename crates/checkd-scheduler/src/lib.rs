@@ -3,7 +3,7 @@
 //! concurrency bounded globally and per datasource, and keeps the latest record of each job
 //! on the [`Board`] and in the store.
 //!
-//! Time comes from `tokio::time` through [`Clock`], so tests run with paused time.
+//! Time comes from `tokio::time` through `checkd_clock`, so tests run with paused time.
 //! It deliberately does not fetch (checkd-datasource does), render (checkd-checkmk) or
 //! decide what a record looks like to Checkmk (`checkd_model::serve`).
 
@@ -15,7 +15,6 @@ mod schedule;
 mod stats;
 
 pub use board::{Board, Slot};
-pub use checkd_datasource::Clock;
 pub use executor::{apply, Executor, Runner};
 pub use fleet::{Fleet, FleetView, Member};
 pub use loop_::Scheduler;

@@ -2,6 +2,7 @@ use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashSet};
 use std::sync::Arc;
 
+use checkd_clock::Clock;
 use checkd_model::placement::Decision;
 use checkd_model::plan::{Plan, Schedule};
 use checkd_model::JobKey;
@@ -272,7 +273,7 @@ impl<R: Runner> Scheduler<R> {
     }
 }
 
-fn next_cron_instant(schedule: &Schedule, clock: &crate::Clock) -> Instant {
+fn next_cron_instant(schedule: &Schedule, clock: &Clock) -> Instant {
     match schedule::next_cron_ms(schedule, clock.now_ms()) {
         Some(ms) => clock.instant_at(ms),
         // A pattern with no future time never runs again; look again in a day.

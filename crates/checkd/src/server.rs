@@ -10,8 +10,9 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
+use checkd_clock::Clock;
 use checkd_datasource::Datasources;
-use checkd_scheduler::{Board, Clock, Fleet, Stats};
+use checkd_scheduler::{Board, Fleet, Stats};
 
 use crate::commands::OpenedStore;
 use crate::selfmon::{FleetStatus, Reloaded, SelfStatus};

@@ -19,6 +19,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
+use checkd_clock::Clock;
 use checkd_model::plan::OAuth2;
 use checkd_model::Secret;
 use checkd_store::{Entry, Store};
@@ -30,7 +31,6 @@ use sha2::{Digest, Sha256};
 use tokio::time::Instant;
 
 use super::reason::{duration, Target};
-use crate::clock::Clock;
 use crate::stats::Counters;
 
 /// The token slots of every OAuth2 client, by fingerprint.

@@ -17,12 +17,12 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+use checkd_clock::Clock;
 use checkd_store::{Entry, Store};
 use tokio::time::Instant;
 
 use super::fetch::Fetched;
 use super::{cached, key};
-use crate::clock::Clock;
 use crate::flight::{Flights, Via};
 use crate::stats::Counters;
 

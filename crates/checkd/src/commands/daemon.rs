@@ -10,10 +10,11 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
+use checkd_clock::Clock;
 use checkd_datasource::Datasources;
 use checkd_model::plan::{Plan, SpoolSettings};
 use checkd_model::JobKey;
-use checkd_scheduler::{Board, Clock, Executor, Fleet, Scheduler, Stats};
+use checkd_scheduler::{Board, Executor, Fleet, Scheduler, Stats};
 use checkd_store::Store;
 use sd_notify::NotifyState;
 use tokio::signal::unix::{signal, SignalKind};

@@ -9,8 +9,9 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use checkd_clock::Clock;
 use checkd_datasource::Datasources;
-use checkd_scheduler::{Board, Clock, Executor};
+use checkd_scheduler::{Board, Executor};
 use checkd_store::MemoryStore;
 
 use super::EXIT_INTERNAL;

@@ -10,8 +10,9 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
+use checkd_clock::Clock;
 use checkd_model::plan::Plan;
-use checkd_scheduler::{Board, Clock};
+use checkd_scheduler::Board;
 
 use crate::cli::OutputFormat;
 use crate::view::{Filter, View};
