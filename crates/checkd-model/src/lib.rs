@@ -14,6 +14,7 @@ pub mod placement;
 pub mod plan;
 pub mod probe;
 mod record;
+mod schedule;
 mod secret;
 pub mod serve;
 mod state;

@@ -10,7 +10,7 @@ use checkd_store::{records, Store};
 use tokio::sync::Semaphore;
 use tokio::time::{timeout, Duration, Instant};
 
-use crate::{schedule, Board, Stats};
+use crate::{Board, Stats};
 
 /// How long the executor lets a run go on before it cancels it: the job's timeout plus a
 /// grace. Runners honour `job.timeout` themselves and report what ran out (`GET <url>` timed
@@ -162,7 +162,7 @@ pub fn apply(
     started_ms: i64,
     duration: Duration,
 ) -> RunRecord {
-    let valid_for_s = schedule::validity(&job.schedule, started_ms).as_secs();
+    let valid_for_s = job.schedule.validity(started_ms).as_secs();
     let duration_ms = u64::try_from(duration.as_millis()).unwrap_or(u64::MAX);
     match outcome {
         Outcome::Evaluated(services) => {

@@ -11,12 +11,10 @@ mod board;
 mod executor;
 pub mod fleet;
 mod loop_;
-mod schedule;
 mod stats;
 
 pub use board::{Board, Slot};
 pub use executor::{apply, Executor, Runner};
 pub use fleet::{Fleet, FleetView, Member};
 pub use loop_::Scheduler;
-pub use schedule::{next_cron_ms, validity};
 pub use stats::{Stats, StatsSnapshot, RUN_DURATION_BUCKETS_S};

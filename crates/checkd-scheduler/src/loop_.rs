@@ -12,7 +12,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::fleet::{Claim, Fleet};
-use crate::{schedule, Executor, Runner};
+use crate::{Executor, Runner};
 
 /// How often the loop turns even with nothing due, so the heartbeat shows it is alive.
 const HEARTBEAT: Duration = Duration::from_secs(1);
@@ -236,9 +236,10 @@ impl<R: Runner> Scheduler<R> {
             }
             // Cron times are whole minutes: instances starting within one agree on it.
             Schedule::Cron { .. } if catch_up => now_ms - now_ms.rem_euclid(60_000),
-            Schedule::Cron { .. } => {
-                schedule::next_cron_ms(&job.schedule, now_ms).unwrap_or(now_ms + 86_400_000)
-            }
+            Schedule::Cron { .. } => job
+                .schedule
+                .next_cron_ms(now_ms)
+                .unwrap_or(now_ms + 86_400_000),
         }
     }
 
@@ -267,14 +268,16 @@ impl<R: Runner> Scheduler<R> {
                     last + millis(*interval).max(1)
                 }
             }
-            Schedule::Cron { .. } => schedule::next_cron_ms(&job.schedule, now_ms.max(last))
+            Schedule::Cron { .. } => job
+                .schedule
+                .next_cron_ms(now_ms.max(last))
                 .unwrap_or(now_ms + 86_400_000),
         }
     }
 }
 
 fn next_cron_instant(schedule: &Schedule, clock: &Clock) -> Instant {
-    match schedule::next_cron_ms(schedule, clock.now_ms()) {
+    match schedule.next_cron_ms(clock.now_ms()) {
         Some(ms) => clock.instant_at(ms),
         // A pattern with no future time never runs again; look again in a day.
         None => Instant::now() + Duration::from_secs(86_400),
