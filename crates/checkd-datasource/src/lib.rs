@@ -1,9 +1,10 @@
 //! Datasources: fetch the data of one job from its datasource and evaluate the answer into
 //! the job's services. HTTP has a `reqwest` client per configured datasource
 //! ([`Datasources::build`]), the request of a run ([`Datasources::run`]), and the pure
-//! [`evaluate`] that turns a response into [`ServiceResult`]s with the assertions, metrics
-//! and `foreach` items of the check. The [`tcp`], [`tls`] and [`command`] probes keep no
-//! client: the job's [`Probe`] carries all they need. Each kind lives in its own module.
+//! [`evaluate`] that turns a response into [`ServiceResult`](checkd_model::ServiceResult)s
+//! with the assertions, metrics and `foreach` items of the check. The [`tcp`], [`tls`] and
+//! [`command`] probes keep no client: the job's [`Probe`] carries all they need. Each kind
+//! lives in its own module.
 //!
 //! Fetch once, evaluate many: runs that send the same request share one answer. Concurrent
 //! ones always share the request in flight (single-flight); with a datasource's
@@ -33,21 +34,11 @@ use std::sync::Arc;
 
 use checkd_model::plan::{Datasource, Job, Probe};
 use checkd_model::probe::{CommandSpec, TcpSpec, TlsSpec};
-use checkd_model::ServiceResult;
+use checkd_model::Outcome;
 use checkd_store::{MemoryStore, Store};
 
 pub use http::{evaluate, HttpResponse};
 pub use stats::ResponseStats;
-
-/// What one run produced.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Outcome {
-    /// The datasource answered; these are the services (at least one).
-    Evaluated(Vec<ServiceResult>),
-    /// The datasource could not be reached (connection refused, DNS failure, TLS handshake
-    /// failure, timeout, …): no result, a reason. Never contains secrets.
-    Unavailable(String),
-}
 
 /// Why the datasources could not be built from their configuration.
 #[derive(Debug, thiserror::Error)]

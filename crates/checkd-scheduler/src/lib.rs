@@ -14,7 +14,7 @@ mod loop_;
 mod stats;
 
 pub use board::{Board, Slot};
-pub use executor::{apply, Executor, Runner};
+pub use executor::{Executor, Runner};
 pub use fleet::{Fleet, FleetView, Member};
 pub use loop_::Scheduler;
 pub use stats::{Stats, StatsSnapshot, RUN_DURATION_BUCKETS_S};

@@ -13,10 +13,9 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use checkd_clock::Clock;
-use checkd_datasource::Outcome;
 use checkd_model::plan::{Job, Plan, Schedule, SchedulerSettings};
 use checkd_model::testing;
-use checkd_model::{JobKey, ServiceResult, State};
+use checkd_model::{JobKey, Outcome, ServiceResult, State};
 use checkd_scheduler::{Board, Executor, Runner, Scheduler};
 use checkd_store::{MemoryStore, Store};
 use tokio_util::sync::CancellationToken;

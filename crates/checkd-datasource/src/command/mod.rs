@@ -26,9 +26,8 @@ mod tests;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use checkd_model::{ServiceResult, State};
+use checkd_model::{Outcome, ServiceResult, State};
 
-use crate::Outcome;
 pub use checkd_model::probe::CommandSpec;
 
 pub use output::parse_plugin_output;

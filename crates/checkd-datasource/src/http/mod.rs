@@ -17,10 +17,10 @@ mod text;
 use std::time::Duration;
 
 use checkd_model::plan::{HttpDatasource, HttpRequest, Job};
-use checkd_model::Secret;
+use checkd_model::{Outcome, Secret};
 use reqwest::Url;
 
-use crate::{BuildError, Outcome};
+use crate::BuildError;
 
 pub use evaluate::evaluate;
 

@@ -14,11 +14,10 @@ mod tests;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use checkd_model::{combine, Levels, Partial, ServiceResult, State};
+use checkd_model::{combine, Levels, Outcome, Partial, ServiceResult, State};
 use tokio::io::AsyncWriteExt;
 use tokio::time::{timeout_at, Instant};
 
-use crate::Outcome;
 pub use checkd_model::probe::TcpSpec;
 use connect::{duration, target};
 use line::{quote, read_first_line, FirstLine};

@@ -19,14 +19,13 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use checkd_model::{Partial, State};
+use checkd_model::{Outcome, Partial, State};
 use tokio::time::Instant;
 use tokio_rustls::rustls::crypto::ring;
 use tokio_rustls::rustls::pki_types::ServerName;
 
 use crate::tcp::connect::{self, bare_host, target};
 use crate::tcp::service_result;
-use crate::Outcome;
 pub use checkd_model::probe::TlsSpec;
 
 /// Probes the server once. Never panics; every failure is an [`Outcome`].

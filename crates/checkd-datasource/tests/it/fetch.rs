@@ -5,10 +5,11 @@ use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use checkd_datasource::{Datasources, Outcome};
+use checkd_datasource::Datasources;
 use checkd_model::plan::{
     Datasource, Evaluation, Expect, HttpAuth, HttpDatasource, Job, JsonTest, Probe,
 };
+use checkd_model::Outcome;
 use checkd_model::{Metric, Secret, State};
 use regex::Regex;
 use serde_json::json as value;

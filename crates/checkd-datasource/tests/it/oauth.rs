@@ -7,8 +7,9 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use checkd_datasource::{Datasources, Outcome};
+use checkd_datasource::Datasources;
 use checkd_model::plan::{Datasource, Evaluation, HttpDatasource, Job, OAuth2, Probe};
+use checkd_model::Outcome;
 use checkd_model::{JobKey, Secret, State};
 use checkd_store::{RedisConfig, RedisStore};
 

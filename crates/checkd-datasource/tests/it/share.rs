@@ -6,8 +6,9 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
-use checkd_datasource::{Datasources, Outcome, ResponseStats};
+use checkd_datasource::{Datasources, ResponseStats};
 use checkd_model::plan::{Datasource, Evaluation, HttpDatasource, Job, Probe};
+use checkd_model::Outcome;
 use checkd_model::{JobKey, State};
 use checkd_store::{MemoryStore, Store};
 use futures::future::join_all;

@@ -14,10 +14,9 @@ use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use checkd_model::ServiceResult;
+use checkd_model::{Outcome, ServiceResult};
 
 use super::{run, CommandSpec};
-use crate::Outcome;
 
 const SERVICE: &str = "Local plugin";
 
