@@ -3,7 +3,6 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use checkd_clock::Clock;
-use checkd_datasource::Datasources;
 use checkd_model::plan::{Job, Plan};
 use checkd_model::{apply, Outcome, RunRecord};
 use checkd_store::{records, Store};
@@ -20,25 +19,21 @@ fn backstop(job_timeout: Duration) -> Duration {
     job_timeout + (job_timeout / 10).min(Duration::from_secs(1))
 }
 
-/// What actually runs a job's probe. The datasources in production; tests may count calls.
+/// What actually runs a job's probe and says what came of it. The binary implements it with
+/// checkd-datasource, which the scheduler does not depend on; tests implement it to count and
+/// time runs. A runner honours `job.timeout` itself and never fails: a failing check is an
+/// [`Outcome`].
 #[async_trait]
-pub trait Runner: Send + Sync + 'static {
+pub trait Runner: std::fmt::Debug + Send + Sync + 'static {
     async fn run(&self, job: &Job) -> Outcome;
-}
-
-#[async_trait]
-impl Runner for Datasources {
-    async fn run(&self, job: &Job) -> Outcome {
-        Datasources::run(self, job).await
-    }
 }
 
 /// Runs single jobs: waits for a global and a per-datasource permit, runs the probe under the
 /// job's timeout, folds the outcome into the job's record and keeps it on the board and in
 /// the store. Shared by the scheduler loop and `checkd once`.
 #[derive(Debug)]
-pub struct Executor<R> {
-    runner: R,
+pub struct Executor {
+    runner: Arc<dyn Runner>,
     global: Arc<Semaphore>,
     per_datasource: HashMap<String, Arc<Semaphore>>,
     board: Arc<Board>,
@@ -50,14 +45,14 @@ pub struct Executor<R> {
     store_timeout: Duration,
 }
 
-impl<R: Runner> Executor<R> {
+impl Executor {
     pub fn new(
         plan: &Plan,
-        runner: R,
+        runner: Arc<dyn Runner>,
         board: Arc<Board>,
         store: Arc<dyn Store>,
         clock: Clock,
-    ) -> Executor<R> {
+    ) -> Executor {
         let per_datasource = plan
             .datasources
             .iter()
@@ -83,7 +78,7 @@ impl<R: Runner> Executor<R> {
 
     /// Counts into `stats` instead of a fresh set, so counters and the heartbeat carry over
     /// a reload.
-    pub fn with_stats(mut self, stats: Arc<Stats>) -> Executor<R> {
+    pub fn with_stats(mut self, stats: Arc<Stats>) -> Executor {
         self.stats = stats;
         self
     }

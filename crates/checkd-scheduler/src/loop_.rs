@@ -12,16 +12,16 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::fleet::{Claim, Fleet};
-use crate::{Executor, Runner};
+use crate::Executor;
 
 /// How often the loop turns even with nothing due, so the heartbeat shows it is alive.
 const HEARTBEAT: Duration = Duration::from_secs(1);
 
 /// The scheduler loop over one plan.
 #[derive(Debug)]
-pub struct Scheduler<R> {
+pub struct Scheduler {
     plan: Arc<Plan>,
-    executor: Arc<Executor<R>>,
+    executor: Arc<Executor>,
     tracker: TaskTracker,
     /// Jobs that run at once even with a fresh record (their definition changed on reload).
     due_now: HashSet<JobKey>,
@@ -29,8 +29,8 @@ pub struct Scheduler<R> {
     fleet: Option<Arc<Fleet>>,
 }
 
-impl<R: Runner> Scheduler<R> {
-    pub fn new(plan: Arc<Plan>, executor: Arc<Executor<R>>) -> Scheduler<R> {
+impl Scheduler {
+    pub fn new(plan: Arc<Plan>, executor: Arc<Executor>) -> Scheduler {
         Scheduler {
             plan,
             executor,
@@ -42,13 +42,13 @@ impl<R: Runner> Scheduler<R> {
 
     /// Shares the work with the other instances of `fleet`: jobs are due in slots every
     /// instance agrees on, and each slot runs on the instance that gets its lease.
-    pub fn with_fleet(mut self, fleet: Arc<Fleet>) -> Scheduler<R> {
+    pub fn with_fleet(mut self, fleet: Arc<Fleet>) -> Scheduler {
         self.fleet = Some(fleet);
         self
     }
 
     /// Runs these jobs at once, fresh record or not: a reload changed their definition.
-    pub fn with_due_now(mut self, keys: HashSet<JobKey>) -> Scheduler<R> {
+    pub fn with_due_now(mut self, keys: HashSet<JobKey>) -> Scheduler {
         self.due_now = keys;
         self
     }
@@ -225,7 +225,7 @@ impl<R: Runner> Scheduler<R> {
     }
 }
 
-impl<R: Runner> Scheduler<R> {
+impl Scheduler {
     /// A job's first slot in a fleet: the current one when it has no fresh record (every
     /// instance that starts within it agrees on it), else the next.
     fn first_slot(&self, fleet: &Fleet, job: &checkd_model::plan::Job, catch_up: bool) -> i64 {

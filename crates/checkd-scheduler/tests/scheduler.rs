@@ -24,7 +24,7 @@ use tokio_util::sync::CancellationToken;
 const MONDAY_8AM_MS: i64 = 1_795_420_800_000;
 
 /// Records when each job ran (wall clock) and how many ran at once.
-#[derive(Default)]
+#[derive(Debug, Default)]
 struct Recorder {
     clock: Mutex<Option<Clock>>,
     runs: Mutex<Vec<(String, i64)>>,
@@ -36,7 +36,7 @@ struct Recorder {
     states: Mutex<BTreeMap<String, Vec<State>>>,
 }
 
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 struct FakeRunner(Arc<Recorder>);
 
 #[async_trait]
@@ -126,7 +126,7 @@ fn start(
     let plan = Arc::new(plan);
     let executor = Arc::new(Executor::new(
         &plan,
-        FakeRunner(Arc::clone(&recorder)),
+        Arc::new(FakeRunner(Arc::clone(&recorder))),
         Arc::clone(&board),
         Arc::clone(&store),
         clock,
@@ -494,7 +494,7 @@ async fn due_jobs_wait_in_the_queue_not_as_spawned_runs() {
     *recorder.clock.lock().unwrap() = Some(clock);
     let executor = Arc::new(Executor::new(
         &plan,
-        FakeRunner(Arc::clone(&recorder)),
+        Arc::new(FakeRunner(Arc::clone(&recorder))),
         Arc::new(Board::new()),
         Arc::new(MemoryStore::new()),
         clock,

@@ -6,6 +6,7 @@
 mod cli;
 mod commands;
 mod metrics;
+mod runner;
 mod selfmon;
 mod server;
 mod spool;

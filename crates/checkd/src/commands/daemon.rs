@@ -22,6 +22,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::runner::DatasourceRunner;
 use crate::selfmon::Reloaded;
 use crate::server::{app, AppState, Swap};
 use crate::view::View;
@@ -57,7 +58,7 @@ pub async fn run(config: &Path) -> ExitCode {
 /// One loaded config at work: its scheduler loop and the token that stops it.
 struct Generation {
     plan: Arc<Plan>,
-    scheduler: Arc<Scheduler<Datasources>>,
+    scheduler: Arc<Scheduler>,
     cancel: CancellationToken,
 }
 
@@ -118,7 +119,7 @@ impl Shared {
     ) -> Generation {
         let executor = Executor::new(
             &plan,
-            datasources,
+            Arc::new(DatasourceRunner(datasources)),
             Arc::clone(&self.board),
             Arc::clone(&self.store),
             self.clock,

@@ -16,6 +16,7 @@ use checkd_store::MemoryStore;
 
 use super::EXIT_INTERNAL;
 use crate::cli::OnceFormat;
+use crate::runner::DatasourceRunner;
 use crate::view::{Filter, View};
 
 /// `checkd once`: runs the selected jobs now, prints them, exits with the worst state's
@@ -92,7 +93,7 @@ pub async fn run(
     let clock = Clock::system();
     let executor = Executor::new(
         &plan,
-        datasources,
+        Arc::new(DatasourceRunner(datasources)),
         Arc::clone(&board),
         Arc::clone(&store),
         clock,
