@@ -10,8 +10,10 @@
 mod board;
 mod executor;
 pub mod fleet;
+mod grid;
 mod loop_;
 mod stats;
+mod timetable;
 
 pub use board::{Board, Slot};
 pub use executor::{Executor, Runner};

@@ -13,10 +13,10 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use checkd_clock::Clock;
-use checkd_model::plan::{Job, Plan, Schedule, SchedulerSettings};
+use checkd_model::plan::{FleetSettings, Job, Plan, Schedule, SchedulerSettings};
 use checkd_model::testing;
 use checkd_model::{JobKey, Outcome, ServiceResult, State};
-use checkd_scheduler::{Board, Executor, Runner, Scheduler};
+use checkd_scheduler::{Board, Executor, Fleet, Runner, Scheduler};
 use checkd_store::{MemoryStore, Store};
 use tokio_util::sync::CancellationToken;
 
@@ -117,6 +117,18 @@ fn start(
     store: Arc<dyn Store>,
     board: Arc<Board>,
 ) -> Harness {
+    start_in(plan, delays, start_ms, store, board, None)
+}
+
+/// [`start`], in `fleet` when there is one.
+fn start_in(
+    plan: Plan,
+    delays: &[(&str, Duration)],
+    start_ms: i64,
+    store: Arc<dyn Store>,
+    board: Arc<Board>,
+    fleet: Option<Arc<Fleet>>,
+) -> Harness {
     let clock = Clock::starting_at(start_ms);
     let recorder = Arc::new(Recorder {
         delays: delays.iter().map(|(k, d)| (k.to_string(), *d)).collect(),
@@ -131,7 +143,10 @@ fn start(
         Arc::clone(&store),
         clock,
     ));
-    let scheduler = Scheduler::new(plan, executor);
+    let mut scheduler = Scheduler::new(plan, executor);
+    if let Some(fleet) = fleet {
+        scheduler = scheduler.with_fleet(fleet);
+    }
     let cancel = CancellationToken::new();
     let token = cancel.clone();
     let task = tokio::spawn(async move {
@@ -517,5 +532,63 @@ async fn due_jobs_wait_in_the_queue_not_as_spawned_runs() {
         recorder.runs.lock().unwrap().len(),
         40,
         "every job ran once"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_fleet_times_jobs_in_wall_clock_slots_and_a_lone_instance_on_its_own_grid() {
+    // Started 17 s past a whole minute, every minute, no splay. The grid is anchored at the
+    // first run; the fleet's slots lie on whole minutes, where every instance finds them.
+    let start_ms = MONDAY_8AM_MS + 17_000;
+    let every_minute = || Plan {
+        scheduler: SchedulerSettings {
+            max_concurrency: 8,
+            splay: 0.0,
+            fleet: None,
+        },
+        ..plan(
+            vec![job(
+                "api",
+                "ds",
+                Schedule::Every(Duration::from_secs(60)),
+                Duration::from_secs(10),
+            )],
+            8,
+            &[("ds", 4)],
+        )
+    };
+    let run_at = |fleet: Option<Arc<Fleet>>| async move {
+        let h = start_in(
+            every_minute(),
+            &[],
+            start_ms,
+            Arc::new(MemoryStore::new()),
+            Arc::new(Board::new()),
+            fleet,
+        );
+        tokio::time::sleep(Duration::from_secs(150)).await;
+        let runs = h.stop().await;
+        run_times(&runs, "api", MONDAY_8AM_MS)
+    };
+
+    assert_eq!(run_at(None).await, [17.0, 77.0, 137.0], "on its own grid");
+
+    // A fleet of one: it prefers itself, and the memory store grants every lease.
+    let settings = FleetSettings {
+        instance: Some("a".into()),
+        fallback_after: Duration::from_millis(500),
+        heartbeat: Duration::from_secs(1),
+    };
+    let fleet = Fleet::new("a".into(), settings, Arc::new(MemoryStore::new()));
+    let fleet = Arc::new(fleet);
+    assert_eq!(
+        run_at(Some(Arc::clone(&fleet))).await,
+        [17.0, 60.0, 120.0],
+        "at once (the slot that began at 8:00), then in the fleet's slots"
+    );
+    assert_eq!(
+        fleet.counts(),
+        (3, 0, 0),
+        "each slot's lease taken and run here"
     );
 }

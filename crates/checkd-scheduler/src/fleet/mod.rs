@@ -19,6 +19,8 @@
 //! - **Heartbeats.** Each instance writes `fleet/instance/<name>` every `heartbeat` with its
 //!   run counts; three missed beats and the others stop preferring it.
 
+mod slots;
+
 use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
@@ -32,8 +34,10 @@ use serde::{Deserialize, Serialize};
 use tokio::time::{sleep, Duration};
 use tokio_util::sync::CancellationToken;
 
-use crate::loop_::millis;
+use crate::timetable::millis;
 use crate::Board;
+
+pub(crate) use slots::Slots;
 
 const MEMBERS: &str = "fleet/instance/";
 /// How often a follower looks for the owner's result.
