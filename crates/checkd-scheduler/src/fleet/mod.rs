@@ -15,7 +15,8 @@
 //!   preferred one wins unless it is gone or slow.
 //! - **Redis down.** The chain grants a lease it cannot ask for, so each instance runs its
 //!   jobs itself (availability over deduplication) and counts those runs as local until
-//!   Redis answers again; self-monitoring shows it.
+//!   Redis answers again; self-monitoring shows it. A follower whose Redis stops answering
+//!   runs the slot itself too, instead of waiting out the lease with a result going stale.
 //! - **Heartbeats.** Each instance writes `fleet/instance/<name>` every `heartbeat` with its
 //!   run counts; three missed beats and the others stop preferring it.
 
@@ -94,6 +95,17 @@ pub(crate) enum Claim {
     Follow,
 }
 
+/// How following another instance's run of a slot ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Followed {
+    /// Its result is on the board (unless this instance already had a newer one).
+    Taken,
+    /// No result until the lease would have expired: the owner died.
+    Missed,
+    /// Redis stopped answering: the slot is this instance's to run.
+    Unreachable,
+}
+
 impl Fleet {
     pub fn new(instance: String, settings: FleetSettings, shared: Arc<dyn Store>) -> Fleet {
         Fleet {
@@ -162,15 +174,23 @@ impl Fleet {
 
     /// Waits for the result of `job`'s slot that another instance runs and puts it on the
     /// board. Gives up when the lease would have expired (the owner died): the next slot
-    /// runs elsewhere.
-    pub(crate) async fn follow(&self, job: &Job, slot_ms: i64, board: &Board, clock: &Clock) {
+    /// runs elsewhere. When Redis stops answering meanwhile, the owner's result may never be
+    /// readable: waiting out the lease would leave the job without a run for longer than its
+    /// results stay fresh, so the caller runs the slot itself instead.
+    pub(crate) async fn follow(
+        &self,
+        job: &Job,
+        slot_ms: i64,
+        board: &Board,
+        clock: &Clock,
+    ) -> Followed {
         let key = records::key(&job.key);
         let deadline_ms = slot_ms.saturating_add(millis(
             job.timeout + self.settings.fallback_after + LEASE_SLACK,
         ));
         while clock.now_ms() < deadline_ms {
-            if let Ok(Some(entry)) = self.shared.get(&key).await {
-                match records::decode(&key, &entry) {
+            match self.shared.get(&key).await {
+                Ok(Some(entry)) => match records::decode(&key, &entry) {
                     Ok(record) if record.attempted_ms >= slot_ms - skew_ms(job) => {
                         // Not older than what this instance already has.
                         let newer = board
@@ -180,17 +200,26 @@ impl Fleet {
                             board.insert(Arc::new(record));
                         }
                         self.followed.fetch_add(1, Relaxed);
-                        return;
+                        return Followed::Taken;
                     }
                     Ok(_) => {}
                     Err(error) => {
                         tracing::warn!(%key, %error, "cannot read another instance's result")
                     }
-                }
+                },
+                Ok(None) => {}
+                Err(_) => return Followed::Unreachable,
             }
             sleep(FOLLOW_POLL).await;
         }
         tracing::debug!(job = %job.key, "no result from the lease holder in time");
+        Followed::Missed
+    }
+
+    /// Counts a run this instance does without a lease, as Redis did not answer.
+    pub(crate) fn ran_without_lease(&self) {
+        self.runs.fetch_add(1, Relaxed);
+        self.local.fetch_add(1, Relaxed);
     }
 
     /// Whether this instance is the job's preferred one among the live instances.
@@ -388,6 +417,56 @@ mod tests {
         assert_eq!(
             a.slot_ms(&job, minute, 0.0, 1_000_000_001, false),
             1_000_020_000
+        );
+    }
+
+    /// A follower ("b") of `orders@prod`'s slot at 1,000,000 ms, half a second later, whose
+    /// shared layers are `shared`.
+    async fn follow_with(shared: Arc<dyn Store>) -> (Followed, Board) {
+        let settings = FleetSettings {
+            instance: Some("b".into()),
+            fallback_after: Duration::from_millis(500),
+            heartbeat: Duration::from_secs(1),
+        };
+        let fleet = Fleet::new("b".into(), settings, shared);
+        let board = Board::new();
+        let clock = Clock::starting_at(1_000_500);
+        let job = checkd_model::testing::job("orders", "prod");
+        let followed = fleet.follow(&job, 1_000_000, &board, &clock).await;
+        (followed, board)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_follower_takes_the_owners_result_or_gives_up_when_the_lease_expires() {
+        let shared = Arc::new(MemoryStore::new());
+        let (followed, board) = follow_with(shared.clone()).await;
+        assert_eq!((followed, board.len()), (Followed::Missed, 0));
+
+        let job = checkd_model::testing::job("orders", "prod");
+        let outcome = checkd_model::Outcome::Unavailable("refused".into());
+        let owners = checkd_model::apply(&job, None, outcome, 1_000_001, Duration::ZERO);
+        let entry = records::encode(&owners, "a").unwrap();
+        shared.put(&records::key(&job.key), entry).await.unwrap();
+        let (followed, board) = follow_with(shared).await;
+        assert_eq!(followed, Followed::Taken);
+        assert_eq!(board.get(&job.key).map(|r| r.attempted_ms), Some(1_000_001));
+    }
+
+    #[tokio::test]
+    async fn a_follower_stops_waiting_when_redis_stops_answering() {
+        // A real Redis layer at an address where nothing listens.
+        let redis =
+            checkd_store::RedisStore::new(&checkd_store::RedisConfig::new("redis://127.0.0.1:1"))
+                .unwrap();
+        let shared = checkd_store::ChainStore::new(
+            vec![Arc::new(redis) as Arc<dyn Store>],
+            checkd_store::ChainOptions::default(),
+        );
+        let (followed, board) = follow_with(Arc::new(shared)).await;
+        assert_eq!(
+            (followed, board.len()),
+            (Followed::Unreachable, 0),
+            "not waiting out the lease: the slot is this instance's to run"
         );
     }
 }

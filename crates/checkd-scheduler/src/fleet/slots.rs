@@ -14,7 +14,7 @@ use checkd_model::plan::{Job, Plan, Schedule};
 use checkd_model::RunRecord;
 use tokio::time::Instant;
 
-use super::{Claim, Fleet};
+use super::{Claim, Fleet, Followed};
 use crate::timetable::{millis, Timetable};
 use crate::Executor;
 
@@ -97,9 +97,15 @@ impl Timetable for Slots {
                 executor.execute(job).await;
             }
             Claim::Follow => {
-                self.fleet
+                let followed = self
+                    .fleet
                     .follow(job, slot_ms, executor.board(), &executor.clock())
                     .await;
+                if followed == Followed::Unreachable {
+                    // As when no lease can be asked for: availability over deduplication.
+                    self.fleet.ran_without_lease();
+                    executor.execute(job).await;
+                }
             }
         }
     }
