@@ -13,6 +13,8 @@
 //! - **Spreading.** Each job prefers one live instance (rendezvous hashing over the
 //!   heartbeats); the others wait `fallback_after` before they try the lease, so the
 //!   preferred one wins unless it is gone or slow.
+//! - **One hash.** Phases and preferences hash with XXH3-64, a specified algorithm pinned by
+//!   test vectors, so instances of different builds (a rolling upgrade) still agree.
 //! - **Redis down.** The chain grants a lease it cannot ask for, so each instance runs its
 //!   jobs itself (availability over deduplication) and counts those runs as local until
 //!   Redis answers again; self-monitoring shows it. A follower whose Redis stops answering
@@ -22,8 +24,6 @@
 
 mod slots;
 
-use std::collections::hash_map::DefaultHasher;
-use std::hash::{Hash, Hasher};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, PoisonError, RwLock};
 
@@ -34,6 +34,7 @@ use checkd_store::{records, Entry, Store};
 use serde::{Deserialize, Serialize};
 use tokio::time::{sleep, Duration};
 use tokio_util::sync::CancellationToken;
+use xxhash_rust::xxh3::Xxh3;
 
 use crate::timetable::millis;
 use crate::Board;
@@ -140,7 +141,7 @@ impl Fleet {
             .max(1);
         let spread = (interval_ms as f64 * splay.clamp(0.0, 1.0)) as i64;
         let phase = if spread > 0 {
-            i64::try_from(hash(&(job.key.to_string(), "phase")) % spread.unsigned_abs())
+            i64::try_from(hash(&[&job.key.to_string(), "phase"]) % spread.unsigned_abs())
                 .unwrap_or(0)
         } else {
             0
@@ -228,7 +229,7 @@ impl Fleet {
         let job = key.to_string();
         members
             .iter()
-            .max_by_key(|member| hash(&(job.as_str(), member.as_str())))
+            .max_by_key(|member| hash(&[&job, member]))
             .is_none_or(|preferred| *preferred == self.me)
     }
 
@@ -352,12 +353,18 @@ fn skew_ms(job: &Job) -> i64 {
     }
 }
 
-/// A hash every instance of the same build computes alike (`DefaultHasher::new` has fixed
-/// keys).
-fn hash(value: &impl Hash) -> u64 {
-    let mut hasher = DefaultHasher::new();
-    value.hash(&mut hasher);
-    hasher.finish()
+/// XXH3-64 with seed 0 of `parts` joined by NUL bytes: a specified hash, so instances agree on
+/// slots and preferences whatever their build or Rust release (std's `DefaultHasher` and its
+/// `Hash` impls may change between releases, and a fleet mid rolling upgrade would disagree).
+fn hash(parts: &[&str]) -> u64 {
+    let mut hasher = Xxh3::new();
+    for (n, part) in parts.iter().enumerate() {
+        if n > 0 {
+            hasher.update(&[0]);
+        }
+        hasher.update(part.as_bytes());
+    }
+    hasher.digest()
 }
 
 #[cfg(test)]
@@ -375,6 +382,31 @@ mod tests {
         let fleet = Fleet::new(me.to_string(), settings, Arc::new(MemoryStore::new()));
         *fleet.members.write().unwrap() = members.iter().map(|m| m.to_string()).collect();
         fleet
+    }
+
+    /// Instances of different builds must agree: these values may never change. A new hash
+    /// would need a new lease key and a fleet-wide restart.
+    #[test]
+    fn slots_and_preferences_hash_with_xxh3_pinned_by_test_vectors() {
+        // XXH3-64 of no input, as the algorithm's specification gives it.
+        assert_eq!(hash(&[]), 0x2d06_8005_38d3_94c2);
+        // What the fleet hashes: the job key, a NUL, then an instance name or "phase".
+        assert_eq!(hash(&["orders@prod", "a"]), 0xcfb2_26da_9c9f_dc4f);
+        assert_eq!(hash(&["orders@prod", "b"]), 0xaa62_86fe_d0b5_aa67);
+        assert_eq!(hash(&["orders@prod", "c"]), 0xa7c9_9e28_9b38_e625);
+        assert_eq!(hash(&["orders@prod", "phase"]), 0x42e6_e255_94be_c5ec);
+
+        let job = checkd_model::testing::job("orders", "prod");
+        let members = ["a", "b", "c"];
+        let preferred: Vec<&str> = members
+            .into_iter()
+            .filter(|me| fleet(me, &members).prefers_me(&job.key))
+            .collect();
+        assert_eq!(preferred, ["a"], "the highest hash wins");
+        // Phase 0x42e6_e255_94be_c5ec % 30 s (half a minute of splay) = 2.668 s.
+        let slot =
+            fleet("a", &members).slot_ms(&job, Duration::from_secs(60), 0.5, 1_000_000_000, false);
+        assert_eq!(slot, 1_000_020_000 + 2_668);
     }
 
     #[test]
