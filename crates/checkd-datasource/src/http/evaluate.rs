@@ -2,10 +2,11 @@
 
 use std::time::Duration;
 
-use checkd_model::plan::{Evaluation, Job, JsonAssertion, MetricSource, MetricSpec};
-use checkd_model::{combine, format_number, Levels, Metric, Partial, ServiceResult, State};
+use checkd_model::plan::{Evaluation, Job, MetricSource, MetricSpec};
+use checkd_model::{Levels, Partial, ServiceResult, State};
 
-use super::json::{self, Document};
+use super::json::Document;
+use super::judge::{judge, service};
 use super::{foreach, text, HttpResponse};
 
 /// Turns a response into the job's services: the base service (always, first), then one per
@@ -86,56 +87,6 @@ pub(crate) fn misbehaved(
     )]
 }
 
-/// The JSON assertions, then the metrics, of one service whose JSON paths start at
-/// `document`. Returns the index of the first metric partial.
-pub(super) fn judge(
-    assertions: &[JsonAssertion],
-    metrics: &[MetricSpec],
-    document: &Document<'_>,
-    root: &str,
-    response: &HttpResponse,
-    partials: &mut Vec<Partial>,
-) -> usize {
-    for assertion in assertions {
-        if let Some(value) = document.get(partials) {
-            partials.push(json::assertion(assertion, value, root));
-        }
-    }
-    let first_metric = partials.len();
-    for spec in metrics {
-        let value = match &spec.source {
-            MetricSource::ResponseTime => Ok(response.elapsed.as_secs_f64()),
-            MetricSource::BodySize => Ok(response.body.len() as f64),
-            MetricSource::Json { path, length } => match document.get(partials) {
-                Some(value) => json::number(value, path, *length, root),
-                None => continue,
-            },
-        };
-        partials.push(match value {
-            Ok(value) => metric(spec, value),
-            Err(problem) => Partial::new(State::Crit, problem),
-        });
-    }
-    first_metric
-}
-
-pub(super) fn service(
-    job: &Job,
-    name: String,
-    partials: &[Partial],
-    ok_summary: Option<&str>,
-) -> ServiceResult {
-    let combined = combine(partials, ok_summary);
-    ServiceResult {
-        service: name,
-        state: combined.state,
-        summary: one_line(&combined.summary),
-        details: combined.details,
-        metrics: combined.metrics,
-        labels: job.labels.clone(),
-    }
-}
-
 fn needs_json(evaluation: &Evaluation) -> bool {
     let json_metric = |spec: &MetricSpec| matches!(spec.source, MetricSource::Json { .. });
     !evaluation.expect.json.is_empty()
@@ -169,23 +120,6 @@ fn response_time(elapsed: Duration, levels: Levels) -> Partial {
     crate::timing::partial("response_time", text, elapsed, levels)
 }
 
-fn metric(spec: &MetricSpec, value: f64) -> Partial {
-    let metric = Metric {
-        name: spec.name.clone(),
-        value,
-        upper: spec.upper,
-        lower: spec.lower,
-        min: spec.min,
-        max: spec.max,
-    };
-    let mut text = format!("{} {}", spec.name, format_number(value));
-    if let Some(level) = metric.level_text() {
-        text.push(' ');
-        text.push_str(&level);
-    }
-    Partial::new(metric.state(), text).with_metric(metric)
-}
-
 /// `HTTP 200 in 81 ms`, then what the metrics measured.
 fn default_summary(response: &HttpResponse, metric_partials: &[Partial]) -> String {
     let mut summary = format!(
@@ -198,16 +132,4 @@ fn default_summary(response: &HttpResponse, metric_partials: &[Partial]) -> Stri
         summary.push_str(&partial.text);
     }
     summary
-}
-
-/// Summaries are one line even when a configured summary or a value holds a line break.
-fn one_line(text: &str) -> String {
-    if text.contains(['\n', '\r']) {
-        text.split(['\n', '\r'])
-            .filter(|l| !l.is_empty())
-            .collect::<Vec<_>>()
-            .join(" ")
-    } else {
-        text.to_string()
-    }
 }

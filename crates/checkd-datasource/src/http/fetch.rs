@@ -12,11 +12,9 @@ use reqwest::{Certificate, Method, RequestBuilder, Url};
 use tokio::time::Instant;
 
 use super::reason::Target;
-use super::HttpResponse;
+use super::{HttpResponse, CONNECT_TIMEOUT};
 use crate::BuildError;
 
-/// How long establishing a connection (TCP and TLS) may take, within the job's own timeout.
-pub(crate) const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(90);
 const USER_AGENT: &str = concat!("checkd/", env!("CARGO_PKG_VERSION"));
 

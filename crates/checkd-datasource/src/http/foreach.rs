@@ -6,8 +6,8 @@ use checkd_model::plan::{Foreach, Job, JsonPath};
 use checkd_model::{format_number, Partial, ServiceResult, State};
 use serde_json::Value;
 
-use super::evaluate::{judge, service};
 use super::json::{self, Document};
+use super::judge::{judge, service};
 use super::HttpResponse;
 
 /// The item services, in array order. A missing array or one of the wrong kind is a CRIT

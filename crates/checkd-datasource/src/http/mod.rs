@@ -8,6 +8,7 @@ mod evaluate;
 mod fetch;
 mod foreach;
 mod json;
+mod judge;
 mod key;
 pub(crate) mod oauth;
 mod reason;
@@ -23,6 +24,11 @@ use reqwest::Url;
 use crate::BuildError;
 
 pub use evaluate::evaluate;
+
+/// How long establishing a connection (TCP and TLS) may take, within the job's own timeout.
+/// Set on every client by `fetch`, named by `reason` when a connect timed out; here, as both
+/// use it.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A response as the evaluation sees it.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use reqwest::Url;
 
-use super::fetch::CONNECT_TIMEOUT;
+use super::CONNECT_TIMEOUT;
 
 /// The request a reason is about: `GET http://host/path`, and the secrets to keep out.
 #[derive(Debug)]
