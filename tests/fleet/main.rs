@@ -7,6 +7,10 @@
     clippy::expect_used,
     reason = "test helpers outside #[test] fns: a panic is a clear test failure"
 )]
+#![allow(
+    clippy::disallowed_methods,
+    reason = "these tests wait on real checkd processes and servers, in real time"
+)]
 
 #[allow(
     dead_code,

@@ -23,6 +23,11 @@
 //! attaches `perf record` to the largest first round and, separately, to its scrapes, and
 //! writes each profile's top symbols beside it (`DIR/*.perf.txt`).
 
+#![allow(
+    clippy::disallowed_methods,
+    reason = "a benchmark measures real time against real processes, not a runtime's clock"
+)]
+
 mod daemon;
 mod generate;
 mod measure;

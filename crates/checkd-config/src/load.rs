@@ -18,6 +18,10 @@ use crate::values::Cx;
 use crate::LoadOptions;
 
 pub(crate) fn load(config_path: &Path, options: &LoadOptions<'_>) -> Result<Plan, Diagnostics> {
+    #[allow(
+        clippy::disallowed_methods,
+        reason = "whether a cron pattern still fires is asked of the real time at load"
+    )]
     let mut cx = Cx {
         diags: Vec::new(),
         env: options.env,

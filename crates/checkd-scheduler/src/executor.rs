@@ -7,7 +7,7 @@ use checkd_model::plan::{Job, Plan};
 use checkd_model::{apply, Outcome, RunRecord};
 use checkd_store::{records, Store};
 use tokio::sync::Semaphore;
-use tokio::time::{timeout, Duration, Instant};
+use tokio::time::{timeout, Duration};
 
 use crate::{Board, Stats};
 
@@ -109,7 +109,7 @@ impl Executor {
             None => None,
         };
         let started_ms = self.clock.now_ms();
-        let started = Instant::now();
+        let started = checkd_clock::now();
         let outcome = match timeout(backstop(job.timeout), self.runner.run(job)).await {
             Ok(outcome) => outcome,
             Err(_) => Outcome::Unavailable(format!("timed out after {}", humanize(job.timeout))),

@@ -13,6 +13,10 @@
 
 // A benchmark program: printing is its output and a panic is the right report of a broken setup.
 #![allow(clippy::print_stdout, clippy::unwrap_used, clippy::expect_used)]
+#![allow(
+    clippy::disallowed_methods,
+    reason = "a benchmark measures real time, not the runtime's clock"
+)]
 
 #[path = "../tests/support/redis_server.rs"]
 mod redis_server;

@@ -225,7 +225,7 @@ mod tests {
             },
             LayerConfig::Redis(RedisConfig::new("redis://127.0.0.1:1")),
         ];
-        let start = tokio::time::Instant::now();
+        let start = checkd_clock::now();
         let built = build_chain(&layers, ChainOptions::default(), "me")
             .await
             .unwrap();

@@ -6,8 +6,6 @@
 
 use std::sync::atomic::{AtomicU8, AtomicUsize};
 
-use tokio::time::Instant;
-
 use super::*;
 use crate::{MemoryStore, SledStore};
 
@@ -279,10 +277,10 @@ async fn the_breaker_opens_skips_the_layer_and_recovers_in_the_background() {
     assert!(s.chain.stats()[0].healthy && s.chain.stats()[2].healthy);
 
     s.flaky.set(OK);
-    let deadline = Instant::now() + Duration::from_secs(5);
+    let deadline = checkd_clock::now() + Duration::from_secs(5);
     while s.chain.is_skipping(1) {
         assert!(
-            Instant::now() < deadline,
+            checkd_clock::now() < deadline,
             "the probe never closed the breaker"
         );
         tokio::time::sleep(Duration::from_millis(5)).await;
@@ -302,7 +300,7 @@ async fn a_hanging_layer_never_delays_a_call_beyond_the_bound() {
     s.sled.put("k", entry(1, b"from sled")).await.unwrap();
     s.flaky.set(HANG);
     for i in 0..6 {
-        let start = Instant::now();
+        let start = checkd_clock::now();
         assert_eq!(
             s.chain.get("k").await.unwrap(),
             Some(entry(1, b"from sled"))

@@ -9,7 +9,6 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use moka::sync::Cache;
-use tokio::time::Instant;
 
 use crate::stats::{Counters, MEMORY_SAMPLE_MASK};
 use crate::{Entry, LayerStats, Store, StoreError};
@@ -114,7 +113,7 @@ impl Store for MemoryStore {
     }
 
     async fn scan(&self, prefix: &str) -> Result<Vec<(String, Entry)>, StoreError> {
-        let start = Instant::now();
+        let start = checkd_clock::now();
         let mut found: Vec<(String, Entry)> = self
             .cache
             .iter()

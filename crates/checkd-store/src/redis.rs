@@ -11,7 +11,7 @@ use std::time::Duration;
 use ::redis::{Cmd, FromRedisValue, Value};
 use async_trait::async_trait;
 use futures::StreamExt;
-use tokio::time::{timeout, Instant};
+use tokio::time::timeout;
 
 use crate::envelope::{self, WarnOnce, FORMAT_VERSION};
 use crate::redis_conn::{
@@ -295,7 +295,7 @@ impl Store for RedisStore {
     }
 
     async fn get(&self, key: &str) -> Result<Option<Entry>, StoreError> {
-        let start = Instant::now();
+        let start = checkd_clock::now();
         let got = self.get_raw(&self.redis_key(key)).await;
         let found = match got {
             Err(error) => {
@@ -319,7 +319,7 @@ impl Store for RedisStore {
     }
 
     async fn put(&self, key: &str, entry: Entry) -> Result<(), StoreError> {
-        let start = Instant::now();
+        let start = checkd_clock::now();
         let mut cmd = ::redis::cmd("SET");
         cmd.arg(self.redis_key(key)).arg(envelope::encode(&entry));
         if self.use_redis_ttl {
@@ -333,7 +333,7 @@ impl Store for RedisStore {
     }
 
     async fn scan(&self, prefix: &str) -> Result<Vec<(String, Entry)>, StoreError> {
-        let start = Instant::now();
+        let start = checkd_clock::now();
         let scanned = async {
             let mut keys = self.scan_keys(prefix).await?;
             keys.sort();

@@ -11,7 +11,6 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use tokio::task::JoinHandle;
-use tokio::time::Instant;
 
 use crate::envelope::{self, WarnOnce, FORMAT_VERSION};
 use crate::stats::Counters;
@@ -235,10 +234,7 @@ fn describe(error: &sled::Error) -> String {
 }
 
 pub(crate) fn unix_now_ms() -> i64 {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
-    i64::try_from(now.as_millis()).unwrap_or(i64::MAX)
+    checkd_clock::Clock::system().now_ms()
 }
 
 // `get`, `put` and `remove` call sled inline, on the async worker: they work on sled's page
@@ -252,7 +248,7 @@ impl Store for SledStore {
     }
 
     async fn get(&self, key: &str) -> Result<Option<Entry>, StoreError> {
-        let start = Instant::now();
+        let start = checkd_clock::now();
         let counters = &self.inner.counters;
         let found = match self.inner.tree.get(key) {
             Err(error) => {
@@ -277,7 +273,7 @@ impl Store for SledStore {
     }
 
     async fn put(&self, key: &str, entry: Entry) -> Result<(), StoreError> {
-        let start = Instant::now();
+        let start = checkd_clock::now();
         let result = self
             .inner
             .tree
@@ -290,7 +286,7 @@ impl Store for SledStore {
     }
 
     async fn scan(&self, prefix: &str) -> Result<Vec<(String, Entry)>, StoreError> {
-        let start = Instant::now();
+        let start = checkd_clock::now();
         let inner = Arc::clone(&self.inner);
         let prefix = prefix.to_string();
         let scanned = tokio::task::spawn_blocking(move || {

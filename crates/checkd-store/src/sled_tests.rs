@@ -188,10 +188,10 @@ async fn the_background_sweeper_runs() {
         .await
         .unwrap();
     let task = store.spawn_sweeper(Duration::from_millis(20), Duration::from_secs(1));
-    let deadline = Instant::now() + Duration::from_secs(10);
+    let deadline = checkd_clock::now() + Duration::from_secs(10);
     while store.get("ancient").await.unwrap().is_some() {
         assert!(
-            Instant::now() < deadline,
+            checkd_clock::now() < deadline,
             "the sweeper never removed the ancient entry"
         );
         tokio::time::sleep(Duration::from_millis(10)).await;

@@ -83,7 +83,7 @@ impl Counters {
     /// The start time of the calls whose number `n` has `n & mask == 0`, `None` for the others
     /// (pass it to [`Counters::sampled_since`]).
     pub(crate) fn sample(&self, mask: u64) -> Option<Instant> {
-        (self.sampled.fetch_add(1, Relaxed) & mask == 0).then(Instant::now)
+        (self.sampled.fetch_add(1, Relaxed) & mask == 0).then(checkd_clock::now)
     }
 
     pub(crate) fn sampled_since(&self, start: Option<Instant>) {

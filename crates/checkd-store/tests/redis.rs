@@ -17,7 +17,6 @@ use checkd_store::{
     FORMAT_VERSION,
 };
 use redis_server::{free_port, RedisServer};
-use tokio::time::Instant;
 
 fn entry(stored_ms: i64, valid_for_ms: u64, payload: &[u8]) -> Entry {
     Entry {
@@ -38,9 +37,9 @@ fn config(server: &RedisServer) -> RedisConfig {
 
 /// Polls `done` every 10 ms until it holds, failing after `limit`.
 async fn eventually(limit: Duration, what: &str, mut done: impl AsyncFnMut() -> bool) {
-    let deadline = Instant::now() + limit;
+    let deadline = checkd_clock::now() + limit;
     while !done().await {
-        assert!(Instant::now() < deadline, "{what} within {limit:?}");
+        assert!(checkd_clock::now() < deadline, "{what} within {limit:?}");
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
@@ -186,14 +185,14 @@ async fn redis_down_at_start_fails_fast_and_is_used_once_it_is_up() {
         command_timeout: Duration::from_millis(100),
         ..RedisConfig::new(format!("redis://127.0.0.1:{port}"))
     };
-    let start = Instant::now();
+    let start = checkd_clock::now();
     let store = RedisStore::new(&config).unwrap();
     assert!(
         start.elapsed() < Duration::from_millis(50),
         "construction waited {:?}",
         start.elapsed()
     );
-    let start = Instant::now();
+    let start = checkd_clock::now();
     assert!(store.get("k").await.is_err());
     assert!(store.put("k", entry(1, 1, b"")).await.is_err());
     assert!(
@@ -250,14 +249,14 @@ fn chain(server: &RedisServer) -> Chain {
 async fn serve_while_redis_fails(c: &Chain, round: &str) {
     for i in 0..12 {
         let key = format!("result/{round}/{i}");
-        let start = Instant::now();
+        let start = checkd_clock::now();
         c.chain
             .put(&key, entry(i, 60_000, round.as_bytes()))
             .await
             .unwrap();
         let put_took = start.elapsed();
         c.memory.remove(&key).await.unwrap();
-        let start = Instant::now();
+        let start = checkd_clock::now();
         assert_eq!(
             c.chain.get(&key).await.unwrap(),
             Some(entry(i, 60_000, round.as_bytes()))

@@ -9,7 +9,6 @@ use checkd_model::Secret;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION};
 use reqwest::redirect::Policy;
 use reqwest::{Certificate, Method, RequestBuilder, Url};
-use tokio::time::Instant;
 
 use super::reason::Target;
 use super::{HttpResponse, CONNECT_TIMEOUT};
@@ -185,7 +184,7 @@ fn prepare(
 }
 
 async fn send(builder: RequestBuilder, max_body_bytes: u64) -> Result<Fetched, reqwest::Error> {
-    let started = Instant::now();
+    let started = checkd_clock::now();
     let mut response = builder.send().await?;
     let status = response.status().as_u16();
     let too_large = || Fetched::Misbehaved {

@@ -87,7 +87,7 @@ impl Tokens {
         let slot = self.slot(spec);
         let mut current = slot.current.lock().await;
         if let Some(token) = current.as_ref() {
-            if token.refresh_at.is_none_or(|at| Instant::now() < at) {
+            if token.refresh_at.is_none_or(|at| checkd_clock::now() < at) {
                 return Ok(token.value.clone());
             }
         }
@@ -154,7 +154,7 @@ async fn shared_token(shared: &Shared, spec: &OAuth2) -> Option<Token> {
     let value = String::from_utf8(entry.payload).ok()?;
     Some(Token {
         value: Secret::new(value),
-        refresh_at: Some(Instant::now() + left),
+        refresh_at: Some(checkd_clock::now() + left),
     })
 }
 
@@ -163,7 +163,7 @@ async fn share(shared: &Shared, spec: &OAuth2, token: &Token) {
     let Some(refresh_at) = token.refresh_at else {
         return;
     };
-    let left = refresh_at.saturating_duration_since(Instant::now());
+    let left = refresh_at.saturating_duration_since(checkd_clock::now());
     let entry = Entry {
         stored_ms: shared.clock.now_ms(),
         valid_for_ms: u64::try_from(left.as_millis()).unwrap_or(u64::MAX),
@@ -217,7 +217,7 @@ async fn fetch(spec: &OAuth2, http: &reqwest::Client, timeout: Duration) -> Resu
     for (name, value) in &spec.params {
         request = request.add_extra_param(name.as_str(), value.as_str());
     }
-    let started = Instant::now();
+    let started = checkd_clock::now();
     let response = request
         .request_async(http)
         .await

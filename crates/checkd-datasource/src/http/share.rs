@@ -19,7 +19,6 @@ use std::time::Duration;
 
 use checkd_clock::Clock;
 use checkd_store::{Entry, Store};
-use tokio::time::Instant;
 
 use super::fetch::Fetched;
 use super::{cached, key};
@@ -130,13 +129,13 @@ impl Sharing {
         lock_for: Duration,
         bound: Duration,
     ) -> Option<Fetched> {
-        let deadline = Instant::now() + bound;
+        let deadline = checkd_clock::now() + bound;
         loop {
             tokio::time::sleep(POLL.min(bound)).await;
             if let Some(hit) = self.fresh(key).await {
                 return Some(hit);
             }
-            if Instant::now() >= deadline || self.lock(key, lock_for).await {
+            if checkd_clock::now() >= deadline || self.lock(key, lock_for).await {
                 return None;
             }
         }

@@ -38,7 +38,7 @@ pub(crate) async fn connect(
             Ok(Err(error)) => return Err(format!("dns lookup failed: {error} ({shown})")),
             Ok(Ok(addresses)) => addresses.collect(),
         };
-    let started = Instant::now();
+    let started = checkd_clock::now();
     let mut last = format!("dns lookup found no address ({shown})");
     for address in addresses {
         match timeout_at(deadline, TcpStream::connect(address)).await {

@@ -71,7 +71,7 @@ mod tests {
     use super::*;
 
     async fn first_line(input: &[u8]) -> FirstLine {
-        let deadline = Instant::now() + Duration::from_secs(5);
+        let deadline = checkd_clock::now() + Duration::from_secs(5);
         read_first_line(&mut &input[..], deadline).await
     }
 
@@ -89,12 +89,12 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_silent_peer_ends_at_the_deadline() {
         let (mut client, _server) = tokio::io::duplex(64);
-        let deadline = Instant::now() + Duration::from_secs(3);
+        let deadline = checkd_clock::now() + Duration::from_secs(3);
         assert_eq!(
             read_first_line(&mut client, deadline).await,
             FirstLine::Silent
         );
-        assert!(Instant::now() >= deadline);
+        assert!(checkd_clock::now() >= deadline);
     }
 
     #[test]

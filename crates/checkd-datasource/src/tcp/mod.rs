@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use checkd_model::{combine, Levels, Outcome, Partial, ServiceResult, State};
 use tokio::io::AsyncWriteExt;
-use tokio::time::{timeout_at, Instant};
+use tokio::time::timeout_at;
 
 pub use checkd_model::probe::TcpSpec;
 use connect::{duration, target};
@@ -24,7 +24,7 @@ use line::{quote, read_first_line, FirstLine};
 
 /// Probes the port once. Never panics; every failure is an [`Outcome`].
 pub async fn run(spec: &TcpSpec, service: &str, labels: &BTreeMap<String, String>) -> Outcome {
-    let deadline = Instant::now() + spec.timeout;
+    let deadline = checkd_clock::now() + spec.timeout;
     let mut connected = match connect::connect(&spec.host, spec.port, deadline, spec.timeout).await
     {
         Ok(connected) => connected,

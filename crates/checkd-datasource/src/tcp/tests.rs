@@ -171,6 +171,10 @@ async fn a_closed_port_is_unavailable() {
     );
 }
 
+#[allow(
+    clippy::disallowed_methods,
+    reason = "the timeout must hold in real time, not only in the runtime's clock"
+)]
 #[tokio::test]
 async fn a_silent_port_is_crit_within_the_timeout() {
     let address = serve(Server::Silent).await;

@@ -17,10 +17,8 @@ mod trust;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use checkd_model::{Outcome, Partial, State};
-use tokio::time::Instant;
 use tokio_rustls::rustls::crypto::ring;
 use tokio_rustls::rustls::pki_types::ServerName;
 
@@ -30,7 +28,7 @@ pub use checkd_model::probe::TlsSpec;
 
 /// Probes the server once. Never panics; every failure is an [`Outcome`].
 pub async fn run(spec: &TlsSpec, service: &str, labels: &BTreeMap<String, String>) -> Outcome {
-    let deadline = Instant::now() + spec.timeout;
+    let deadline = checkd_clock::now() + spec.timeout;
     let unknown = |problem: String| {
         let partials = [Partial::new(State::Unknown, problem)];
         Outcome::Evaluated(vec![service_result(service, labels, &partials)])
@@ -76,11 +74,8 @@ pub async fn run(spec: &TlsSpec, service: &str, labels: &BTreeMap<String, String
         Ok(leaf) => leaf,
         Err(problem) => return crit(problem),
     };
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |since| {
-            i64::try_from(since.as_secs()).unwrap_or(i64::MAX)
-        });
+    // Certificates are judged against real wall time, in Unix seconds.
+    let now = checkd_clock::Clock::system().now_ms().div_euclid(1000);
     let mut partials = leaf.expiry(now, spec.days_left);
     partials.push(cert::name(end_entity, &server_name, shown_name));
     if let Some(verifier) = &verifier {

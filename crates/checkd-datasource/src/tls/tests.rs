@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use checkd_model::{Levels, State};
 use rcgen::{
@@ -27,8 +27,7 @@ const DAY: i64 = 86_400;
 const SHORT: i64 = 600;
 
 fn now() -> i64 {
-    let since = SystemTime::now().duration_since(UNIX_EPOCH).unwrap();
-    i64::try_from(since.as_secs()).unwrap()
+    checkd_clock::Clock::system().now_ms() / 1000
 }
 
 /// A test CA, its PEM in a file for `ca_file`, and leaves it signs.
@@ -330,6 +329,10 @@ async fn a_closed_port_is_unavailable() {
     );
 }
 
+#[allow(
+    clippy::disallowed_methods,
+    reason = "the timeout must hold in real time, not only in the runtime's clock"
+)]
 #[tokio::test]
 async fn a_server_that_does_not_speak_tls_is_unavailable_within_the_timeout() {
     let pki = Pki::new();

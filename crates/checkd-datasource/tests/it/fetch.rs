@@ -13,7 +13,6 @@ use checkd_model::Outcome;
 use checkd_model::{Metric, Secret, State};
 use regex::Regex;
 use serde_json::json as value;
-use tokio::time::Instant;
 
 use crate::server::{self, MIB, STREAM_CHUNKS};
 use crate::support::*;
@@ -210,7 +209,7 @@ async fn a_response_slower_than_the_job_timeout_is_unavailable() {
         Duration::from_millis(300),
         Evaluation::default(),
     );
-    let started = Instant::now();
+    let started = checkd_clock::now();
     let outcome = run(&datasources(5, MIB as u64), &job).await;
     assert!(
         started.elapsed() < Duration::from_secs(3),

@@ -108,7 +108,7 @@ async fn a_token_is_replaced_before_it_expires() {
     let api = Api::start().await;
     let datasources = datasources();
     let job = job("c", &api.url, &client(&tokens.token_url, SECRET));
-    let started = tokio::time::Instant::now();
+    let started = checkd_clock::now();
     while started.elapsed() < Duration::from_millis(6500) {
         assert_ok(&run(&datasources, &job).await);
         tokio::time::sleep(Duration::from_millis(200)).await;

@@ -12,7 +12,6 @@ use checkd_model::Outcome;
 use checkd_model::{JobKey, State};
 use checkd_store::{MemoryStore, Store};
 use futures::future::join_all;
-use tokio::time::Instant;
 
 use crate::counting;
 use crate::support::request_job;
@@ -117,7 +116,7 @@ async fn a_stampede_of_200_runs_makes_one_request() {
 async fn a_cached_response_is_reused_until_it_expires() {
     let server = counting::start().await;
     let datasources = datasources(Duration::from_secs(2));
-    let started = Instant::now();
+    let started = checkd_clock::now();
     for n in 0..6 {
         tokio::time::sleep_until(started + Duration::from_millis(200) * n).await;
         let job = job(n as usize, "GET", &server.url(0));
@@ -309,16 +308,19 @@ async fn a_cancelled_leader_does_not_strand_its_followers() {
         })
     };
     let leader = spawn_run(0);
-    let deadline = Instant::now() + BOUND;
+    let deadline = checkd_clock::now() + BOUND;
     while server.hits() == 0 {
-        assert!(Instant::now() < deadline, "the leader's request arrives");
+        assert!(
+            checkd_clock::now() < deadline,
+            "the leader's request arrives"
+        );
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     let followers: Vec<_> = (1..6).map(spawn_run).collect();
     tokio::time::sleep(Duration::from_millis(50)).await;
     leader.abort();
     assert!(leader.await.unwrap_err().is_cancelled());
-    let started = Instant::now();
+    let started = checkd_clock::now();
     for follower in followers {
         let (job, outcome) = follower.await.unwrap();
         assert_ok(&job, &outcome);

@@ -2,7 +2,6 @@
 //! behind, exiting 127, printing a megabyte, never stopping.
 
 use checkd_model::{Levels, Metric, State};
-use tokio::time::Instant;
 
 use super::*;
 
@@ -77,7 +76,7 @@ async fn a_hanging_command_is_killed_with_its_whole_group() {
         timeout: Duration::from_secs(1),
         ..spec(program, &[])
     };
-    let started = Instant::now();
+    let started = checkd_clock::now();
     let got = service(&spec).await;
     assert!(
         started.elapsed() < Duration::from_secs(8),
@@ -129,7 +128,7 @@ async fn children_left_behind_are_killed_and_do_not_hold_the_run() {
             pids.display()
         ),
     );
-    let started = Instant::now();
+    let started = checkd_clock::now();
     let got = service(&spec(program, &[])).await;
     assert!(
         started.elapsed() < Duration::from_secs(8),
@@ -243,7 +242,7 @@ async fn a_command_that_never_stops_writing_is_killed_early() {
         timeout: Duration::from_secs(60),
         ..spec("yes", &["OK"])
     };
-    let started = Instant::now();
+    let started = checkd_clock::now();
     let got = service(&spec).await;
     assert!(
         started.elapsed() < Duration::from_secs(20),
