@@ -1,3 +1,8 @@
+//! The [`Board`]: the latest record of every job, which the endpoints, the spool writer and
+//! self-monitoring read, with one [`Slot`] per job so a renderer reads records without hashing
+//! keys. It deliberately neither runs jobs nor persists records (the executor writes both the
+//! board and the store); [`Board::load`] only reads the store once at start.
+
 use std::collections::HashMap;
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -1,3 +1,12 @@
+//! One run of one job: [`Executor::execute`] waits for a global and a per-datasource permit,
+//! runs the job through the [`Runner`] under a backstop a little past its timeout, folds the
+//! outcome into the job's record with `checkd_model::apply` and keeps the record on the board
+//! and, bounded, in the store. Shared by the scheduler loop and `checkd once`.
+//!
+//! It deliberately does not decide when a job runs (the loop's timetable does), how a probe is
+//! done (the binary's runner, with checkd-datasource) or what an outcome means for the record
+//! (the model).
+
 use std::collections::HashMap;
 use std::sync::Arc;
 

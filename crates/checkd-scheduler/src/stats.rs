@@ -1,3 +1,7 @@
+//! The scheduler's counters for self-monitoring and metrics: runs, timeouts, unavailable
+//! datasources, the lag of the last start, a run-duration histogram and the loop's heartbeat.
+//! Plain atomics, never locked; it deliberately does not render them (the binary does).
+
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::time::Duration;
 
