@@ -1,6 +1,7 @@
 //! Stage 2 of one check: references, schedule and request are validated once, then every
 //! target environment gets its own job with the templates filled in.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,7 +17,7 @@ use crate::probe::{ProbeTpl, Site};
 use crate::raw;
 use crate::source::SourceFile;
 use crate::suggest::unknown;
-use crate::template::Template;
+use crate::template::{Scope, Template};
 use crate::values::{positive_duration, Cx, Tpl};
 
 /// A check with its jobs, for the cross-file checks (unique ids, unique services).
@@ -79,21 +80,18 @@ pub(crate) fn resolve(
     };
     let stale_after = crate::schedule::stale_after(cx, src, path, raw, schedule.as_ref());
     let retry = retry(cx, src, path, raw, schedule.as_ref());
-    let probe = match datasource.map(|ds| &ds.kind) {
-        Some(DsKind::Http(http)) => {
-            crate::probe::refuse_blocks(cx, src, path, raw, "http");
-            request(cx, src, path, raw, http).map(RunTpl::Http)
-        }
-        Some(kind) => crate::probe::template(cx, src, path, raw, kind).map(RunTpl::Probe),
-        None => None,
-    };
     let labels = labels(cx, src, &key("labels"), &raw.labels);
-    let (evaluation, suffix) = crate::evaluation::evaluation(cx, src, path, raw);
-    let evaluation = Arc::new(evaluation);
+    check_variables(cx, src, path, raw);
+    // A check that uses `${…}` where its runs are judged gets that part per environment;
+    // every other check shares one.
+    let per_environment = JUDGED
+        .iter()
+        .any(|k| src.any_scalar(&key(k), &|text| text.contains("${")));
+    let shared = (!per_environment).then(|| judging(cx, src, path, raw, datasource, None));
 
     let mut jobs = Vec::new();
-    let (Some(ds), Some(schedule), Some(timeout), Some(stale_after), Some(probe), Some(retry)) =
-        (datasource, schedule, timeout, stale_after, probe, retry)
+    let (Some(ds), Some(schedule), Some(timeout), Some(stale_after), Some(retry)) =
+        (datasource, schedule, timeout, stale_after, retry)
     else {
         return Resolved { id, id_path, jobs };
     };
@@ -105,9 +103,6 @@ pub(crate) fn resolve(
         ds_name: &raw.datasource,
         ds,
         labels: &labels,
-        probe: &probe,
-        suffix: suffix.as_ref(),
-        evaluation: &evaluation,
         schedule: &schedule,
         timeout,
         stale_after,
@@ -125,11 +120,95 @@ pub(crate) fn resolve(
         execution_environments: &config.execution_environments,
     };
     for env in targets {
-        if let Some(job) = job(cx, &parts, env) {
+        let env = with_variables(cx, src, path, raw, env);
+        let own;
+        let judging = match &shared {
+            Some(judging) => judging,
+            None => {
+                let scope = env.scope(cx.env, false);
+                own = judging(cx, src, path, raw, datasource, Some(&scope));
+                &own
+            }
+        };
+        if let Some(job) = job(cx, &parts, judging, &env) {
             jobs.push(job);
         }
     }
     Resolved { id, id_path, jobs }
+}
+
+/// The keys of a check whose values judge its runs: where `${…}` makes them per environment.
+const JUDGED: &[&str] = &["expect", "metrics", "foreach", "tls", "ok_summary"];
+
+/// What a check's runs do and how they are judged, for all environments or for one.
+struct Judging {
+    /// `None` when it failed (already reported).
+    probe: Option<RunTpl>,
+    evaluation: Arc<Evaluation>,
+    suffix: Option<Tpl>,
+}
+
+fn judging(
+    cx: &mut Cx<'_>,
+    src: &SourceFile,
+    path: &str,
+    raw: &raw::Check,
+    datasource: Option<&Ds>,
+    scope: Option<&Scope<'_>>,
+) -> Judging {
+    let probe = match datasource.map(|ds| &ds.kind) {
+        Some(DsKind::Http(http)) => {
+            crate::probe::refuse_blocks(cx, src, path, raw, "http");
+            request(cx, src, path, raw, http).map(RunTpl::Http)
+        }
+        Some(kind) => crate::probe::template(cx, src, path, raw, kind, scope).map(RunTpl::Probe),
+        None => None,
+    };
+    let (evaluation, suffix) = crate::evaluation::evaluation(cx, src, path, raw, scope);
+    Judging {
+        probe,
+        evaluation: Arc::new(evaluation),
+        suffix,
+    }
+}
+
+/// `variables` of a check: keyed by environments it targets.
+fn check_variables(cx: &mut Cx<'_>, src: &SourceFile, path: &str, raw: &raw::Check) {
+    let at = join_key(path, "variables");
+    for name in raw.variables.keys() {
+        if !raw.environments.contains(name) {
+            let message = unknown(
+                "environment",
+                name,
+                &raw.environments
+                    .iter()
+                    .map(String::as_str)
+                    .collect::<Vec<_>>(),
+            );
+            cx.push(src.diag_key(
+                &join_key(&at, name),
+                format!("{message} (the check's environments)"),
+            ));
+        }
+    }
+}
+
+/// `env` with the check's own variables for it on top, when it has some.
+fn with_variables<'e>(
+    cx: &mut Cx<'_>,
+    src: &SourceFile,
+    path: &str,
+    raw: &raw::Check,
+    env: &'e Env,
+) -> Cow<'e, Env> {
+    let Some(own) = raw.variables.get(&env.name) else {
+        return Cow::Borrowed(env);
+    };
+    let at = join_key(&join_key(path, "variables"), &env.name);
+    let own = crate::environment::variables(cx, src, &at, &env.name, own);
+    let mut env = env.clone();
+    env.variables.extend(own);
+    Cow::Owned(env)
 }
 
 /// The target environments that can be resolved (unknown ones are reported, failed ones skipped).
@@ -250,9 +329,6 @@ pub(crate) struct Parts<'a> {
     pub ds_name: &'a str,
     pub ds: &'a Ds,
     pub labels: &'a [(String, Tpl)],
-    pub probe: &'a RunTpl,
-    pub suffix: Option<&'a Tpl>,
-    pub evaluation: &'a Arc<Evaluation>,
     pub schedule: &'a Schedule,
     pub timeout: Duration,
     pub stale_after: Duration,
@@ -264,12 +340,12 @@ pub(crate) struct Parts<'a> {
     pub execution_environments: &'a [String],
 }
 
-fn job(cx: &mut Cx<'_>, p: &Parts<'_>, env: &Env) -> Option<Job> {
+fn job(cx: &mut Cx<'_>, p: &Parts<'_>, judging: &Judging, env: &Env) -> Option<Job> {
     let lookup = cx.env;
     let scope = env.scope(lookup, false);
     let src = p.src;
     let service = p.name.resolve(cx, src, &scope);
-    let suffix = match p.suffix {
+    let suffix = match &judging.suffix {
         Some(tpl) => tpl.resolve(cx, src, &env.scope(lookup, true)).map(Some),
         None => Some(None),
     };
@@ -288,7 +364,7 @@ fn job(cx: &mut Cx<'_>, p: &Parts<'_>, env: &Env) -> Option<Job> {
                 format!("{err} (resolved to {full:?})")
             };
             let at = if suffix.is_some() && checkd_checkmk::validate_service_name(service).is_ok() {
-                p.suffix.map_or(&p.name.path, |s| &s.path)
+                judging.suffix.as_ref().map_or(&p.name.path, |s| &s.path)
             } else {
                 &p.name.path
             };
@@ -305,7 +381,7 @@ fn job(cx: &mut Cx<'_>, p: &Parts<'_>, env: &Env) -> Option<Job> {
             None => labels_ok = false,
         }
     }
-    let probe = match p.probe {
+    let probe = match judging.probe.as_ref()? {
         RunTpl::Http(request) => http_probe(cx, p, request, env),
         RunTpl::Probe(probe) => {
             let site = Site {
@@ -317,16 +393,16 @@ fn job(cx: &mut Cx<'_>, p: &Parts<'_>, env: &Env) -> Option<Job> {
             crate::probe::resolve(cx, &site, probe, env)
         }
     };
-    let evaluation = match (&p.evaluation.foreach, &suffix) {
+    let evaluation = match (&judging.evaluation.foreach, &suffix) {
         (Some(foreach), Some(Some(suffix))) => {
-            let mut evaluation = Evaluation::clone(p.evaluation);
+            let mut evaluation = Evaluation::clone(&judging.evaluation);
             evaluation.foreach = Some(Foreach {
                 suffix: suffix.clone(),
                 ..foreach.clone()
             });
             Arc::new(evaluation)
         }
-        _ => Arc::clone(p.evaluation),
+        _ => Arc::clone(&judging.evaluation),
     };
     let placement = Placement::resolve(&[&p.ds.run_from, &p.run_from], &env.name, p.elsewhere);
     if !placement.runs_anywhere_in(p.execution_environments.iter().map(String::as_str)) {

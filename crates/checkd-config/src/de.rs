@@ -469,9 +469,7 @@ impl<'de> de::Deserializer<'de> for De<'de, '_> {
                         _ => visitor.visit_i128(n),
                     }
                 } else if let Some(n) = float_of(text) {
-                    if !n.is_finite() {
-                        return self.expected("a finite number");
-                    }
+                    // `.nan` and `.inf` too: the visitor judges (JSON values refuse them).
                     visitor.visit_f64(n)
                 } else {
                     visitor.visit_borrowed_str(text)

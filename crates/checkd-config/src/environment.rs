@@ -13,7 +13,7 @@ use crate::template::{is_name, Scope, Value};
 use crate::values::{is_plain_name, Cx, Tpl};
 
 /// A usable environment. `None` in [`Config::environments`] means it failed (already reported).
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct Env {
     pub name: String,
     pub variables: BTreeMap<String, Value>,
@@ -71,29 +71,7 @@ fn environment(
     raw: &raw::Environment,
 ) -> Env {
     let lookup = cx.env;
-    let mut variables = BTreeMap::new();
-    for (var, text) in &raw.variables {
-        let var_path = join_key(&join_key(path, "variables"), var);
-        let valid = is_name(var) && var != "item" && var != "index";
-        if var == "environment" {
-            let message =
-                "`environment` is built in (the environment's name) and cannot be redefined";
-            cx.push(src.diag_key(&var_path, message));
-        } else if !valid {
-            let message = format!("invalid variable name {var:?}: use letters, digits and _, not starting with a digit");
-            cx.push(src.diag_key(&var_path, message));
-        }
-        let scope = Scope {
-            environment: name,
-            variables: None,
-            env: lookup,
-            runtime: false,
-        };
-        let value = Tpl::new(cx, src, var_path, text)
-            .resolve(cx, src, &scope)
-            .map_or(Value::Broken, Value::Ok);
-        variables.insert(var.clone(), value);
-    }
+    let variables = variables(cx, src, &join_key(path, "variables"), name, &raw.variables);
     let mut env = Env {
         name: name.to_string(),
         variables,
@@ -115,4 +93,40 @@ fn environment(
         }
     });
     env
+}
+
+/// Variables (the environment's, or a check's for one environment) resolved for environment
+/// `name`: each may use `${environment}` and `${env:NAME}`, not another variable.
+pub(crate) fn variables(
+    cx: &mut Cx<'_>,
+    src: &SourceFile,
+    path: &str,
+    name: &str,
+    raw: &BTreeMap<String, String>,
+) -> BTreeMap<String, Value> {
+    let lookup = cx.env;
+    let mut variables = BTreeMap::new();
+    for (var, text) in raw {
+        let var_path = join_key(path, var);
+        let valid = is_name(var) && var != "item" && var != "index";
+        if var == "environment" {
+            let message =
+                "`environment` is built in (the environment's name) and cannot be redefined";
+            cx.push(src.diag_key(&var_path, message));
+        } else if !valid {
+            let message = format!("invalid variable name {var:?}: use letters, digits and _, not starting with a digit");
+            cx.push(src.diag_key(&var_path, message));
+        }
+        let scope = Scope {
+            environment: name,
+            variables: None,
+            env: lookup,
+            runtime: false,
+        };
+        let value = Tpl::new(cx, src, var_path, text)
+            .resolve(cx, src, &scope)
+            .map_or(Value::Broken, Value::Ok);
+        variables.insert(var.clone(), value);
+    }
+    variables
 }

@@ -10,7 +10,8 @@ use checkd_model::{Levels, State};
 use crate::keypath::{join_index, join_key};
 use crate::raw;
 use crate::source::SourceFile;
-use crate::values::{duration, exactly_one, finite, levels, Cx, Tpl};
+use crate::template::Scope;
+use crate::values::{duration, exactly_one, fill, finite, levels, number, Cx, Tpl};
 
 fn state(raw: Option<raw::FailState>) -> State {
     match raw {
@@ -26,9 +27,10 @@ pub(crate) fn evaluation(
     src: &SourceFile,
     path: &str,
     check: &raw::Check,
+    scope: Option<&Scope<'_>>,
 ) -> (Evaluation, Option<Tpl>) {
     let expect = match check.expect.ok() {
-        Some(raw) => expect(cx, src, &join_key(path, "expect"), raw),
+        Some(raw) => expect(cx, src, &join_key(path, "expect"), raw, scope),
         None => Expect::default(),
     };
     let mut names: Vec<String> = Vec::new();
@@ -41,10 +43,11 @@ pub(crate) fn evaluation(
         &join_key(path, "metrics"),
         &check.metrics,
         &mut names,
+        scope,
     );
     let (foreach, suffix) = match check.foreach.as_ref().and_then(raw::Unit::ok) {
         Some(raw) => {
-            let (foreach, suffix) = foreach(cx, src, &join_key(path, "foreach"), raw);
+            let (foreach, suffix) = foreach(cx, src, &join_key(path, "foreach"), raw, scope);
             (Some(foreach), suffix)
         }
         None => (None, None),
@@ -53,14 +56,23 @@ pub(crate) fn evaluation(
         Evaluation {
             expect,
             metrics,
-            ok_summary: check.ok_summary.clone(),
+            ok_summary: check
+                .ok_summary
+                .as_ref()
+                .and_then(|t| fill(cx, src, &join_key(path, "ok_summary"), t, scope)),
             foreach,
         },
         suffix,
     )
 }
 
-fn expect(cx: &mut Cx<'_>, src: &SourceFile, path: &str, raw: &raw::Expect) -> Expect {
+fn expect(
+    cx: &mut Cx<'_>,
+    src: &SourceFile,
+    path: &str,
+    raw: &raw::Expect,
+    scope: Option<&Scope<'_>>,
+) -> Expect {
     let mut status = Vec::new();
     if let Some(codes) = &raw.status {
         let single =
@@ -84,7 +96,15 @@ fn expect(cx: &mut Cx<'_>, src: &SourceFile, path: &str, raw: &raw::Expect) -> E
         .body
         .iter()
         .enumerate()
-        .filter_map(|(i, test)| text_test(cx, src, &join_index(&join_key(path, "body"), i), test))
+        .filter_map(|(i, test)| {
+            text_test(
+                cx,
+                src,
+                &join_index(&join_key(path, "body"), i),
+                test,
+                scope,
+            )
+        })
         .collect();
     let mut headers = Vec::new();
     for (name, test) in &raw.headers {
@@ -96,7 +116,7 @@ fn expect(cx: &mut Cx<'_>, src: &SourceFile, path: &str, raw: &raw::Expect) -> E
             let message = format!("header {name:?} is tested twice (header names ignore case)");
             cx.push(src.diag_key(&header_path, message));
         }
-        if let Some(assertion) = text_test(cx, src, &header_path, test) {
+        if let Some(assertion) = text_test(cx, src, &header_path, test, scope) {
             headers.push(HeaderAssertion {
                 name: lower,
                 assertion,
@@ -107,7 +127,7 @@ fn expect(cx: &mut Cx<'_>, src: &SourceFile, path: &str, raw: &raw::Expect) -> E
         .response_time
         .as_ref()
         .map(|levels| duration_levels(cx, src, &join_key(path, "response_time"), levels));
-    let json = json_tests(cx, src, &join_key(path, "json"), &raw.json);
+    let json = json_tests(cx, src, &join_key(path, "json"), &raw.json, scope);
     Expect {
         status,
         body,
@@ -122,11 +142,12 @@ fn json_tests(
     src: &SourceFile,
     path: &str,
     raw: &[raw::JsonTest],
+    scope: Option<&Scope<'_>>,
 ) -> Vec<JsonAssertion> {
     exact(
         raw.iter()
             .enumerate()
-            .filter_map(|(i, test)| json_test(cx, src, &join_index(path, i), test)),
+            .filter_map(|(i, test)| json_test(cx, src, &join_index(path, i), test, scope)),
     )
 }
 
@@ -143,6 +164,7 @@ fn text_test(
     src: &SourceFile,
     path: &str,
     raw: &raw::TextTest,
+    scope: Option<&Scope<'_>>,
 ) -> Option<TextAssertion> {
     let keys = [
         ("equals", raw.equals.is_some()),
@@ -153,15 +175,16 @@ fn text_test(
     if !exactly_one(cx, src, path, &keys, "a text test") {
         return None;
     }
+    let mut fill = |key: &str, text: &str| fill(cx, src, &join_key(path, key), text, scope);
     let test = if let Some(text) = &raw.equals {
-        TextTest::Equals(text.clone())
+        TextTest::Equals(fill("equals", text)?)
     } else if let Some(text) = &raw.contains {
-        TextTest::Contains(text.clone())
+        TextTest::Contains(fill("contains", text)?)
     } else if let Some(text) = &raw.not_contains {
-        TextTest::NotContains(text.clone())
+        TextTest::NotContains(fill("not_contains", text)?)
     } else {
-        let pattern = raw.matches.as_deref().unwrap_or_default();
-        TextTest::Matches(regex(cx, src, &join_key(path, "matches"), pattern)?)
+        let pattern = fill("matches", raw.matches.as_deref().unwrap_or_default())?;
+        TextTest::Matches(regex(cx, src, &join_key(path, "matches"), &pattern)?)
     };
     Some(TextAssertion {
         test,
@@ -212,6 +235,7 @@ fn json_test(
     src: &SourceFile,
     path: &str,
     raw: &raw::JsonTest,
+    scope: Option<&Scope<'_>>,
 ) -> Option<JsonAssertion> {
     let json = json_path(cx, src, &join_key(path, "path"), &raw.path);
     let keys = [
@@ -227,17 +251,19 @@ fn json_test(
         return None;
     }
     let compare = [
-        (Comparison::Lt, "lt", raw.lt),
-        (Comparison::Le, "le", raw.le),
-        (Comparison::Gt, "gt", raw.gt),
-        (Comparison::Ge, "ge", raw.ge),
+        (Comparison::Lt, "lt", &raw.lt),
+        (Comparison::Le, "le", &raw.le),
+        (Comparison::Gt, "gt", &raw.gt),
+        (Comparison::Ge, "ge", &raw.ge),
     ];
     let test = if let Some(value) = &raw.equals {
-        length_number(cx, src, path, "equals", raw.length, value)?;
-        JsonTest::Equals(value.clone())
+        let value = fill_json(cx, src, &join_key(path, "equals"), value, scope)?;
+        length_number(cx, src, path, "equals", raw.length, &value)?;
+        JsonTest::Equals(value)
     } else if let Some(value) = &raw.not_equals {
-        length_number(cx, src, path, "not_equals", raw.length, value)?;
-        JsonTest::NotEquals(value.clone())
+        let value = fill_json(cx, src, &join_key(path, "not_equals"), value, scope)?;
+        length_number(cx, src, path, "not_equals", raw.length, &value)?;
+        JsonTest::NotEquals(value)
     } else if let Some(exists) = raw.exists {
         if raw.length {
             cx.push(src.diag_key(
@@ -249,13 +275,45 @@ fn json_test(
         JsonTest::Exists(exists)
     } else {
         let (op, key, value) = compare.into_iter().find(|(_, _, v)| v.is_some())?;
-        JsonTest::Compare(op, finite(cx, src, &join_key(path, key), value)?)
+        let value = number(cx, src, &join_key(path, key), value.as_ref(), scope).ok()??;
+        JsonTest::Compare(op, value)
     };
     Some(JsonAssertion {
         path: json?,
         length: raw.length,
         test,
         state: state(raw.state),
+    })
+}
+
+/// A compared JSON value with the `${…}` of its strings filled in for `scope`.
+fn fill_json(
+    cx: &mut Cx<'_>,
+    src: &SourceFile,
+    path: &str,
+    value: &serde_json::Value,
+    scope: Option<&Scope<'_>>,
+) -> Option<serde_json::Value> {
+    use serde_json::Value;
+    Some(match value {
+        Value::String(text) => Value::String(fill(cx, src, path, text, scope)?),
+        Value::Array(items) => Value::Array(
+            items
+                .iter()
+                .enumerate()
+                .map(|(i, item)| fill_json(cx, src, &join_index(path, i), item, scope))
+                .collect::<Option<_>>()?,
+        ),
+        Value::Object(entries) => Value::Object(
+            entries
+                .iter()
+                .map(|(key, item)| {
+                    let filled = fill_json(cx, src, &join_key(path, key), item, scope)?;
+                    Some((key.clone(), filled))
+                })
+                .collect::<Option<_>>()?,
+        ),
+        other => other.clone(),
     })
 }
 
@@ -284,11 +342,12 @@ fn metrics(
     path: &str,
     raw: &[raw::Unit<raw::Metric>],
     names: &mut Vec<String>,
+    scope: Option<&Scope<'_>>,
 ) -> Vec<MetricSpec> {
     exact(
         raw.iter()
             .enumerate()
-            .filter_map(|(i, m)| metric(cx, src, &join_index(path, i), m.ok()?, names)),
+            .filter_map(|(i, m)| metric(cx, src, &join_index(path, i), m.ok()?, names, scope)),
     )
 }
 
@@ -298,6 +357,7 @@ fn metric(
     path: &str,
     raw: &raw::Metric,
     names: &mut Vec<String>,
+    scope: Option<&Scope<'_>>,
 ) -> Option<MetricSpec> {
     let name_path = join_key(path, "name");
     let mut ok = true;
@@ -342,17 +402,10 @@ fn metric(
         None
     };
     let upper = raw.levels.as_ref().map_or(Levels::NONE, |l| {
-        levels(cx, src, &join_key(path, "levels"), l.warn, l.crit, false)
+        levels(cx, src, &join_key(path, "levels"), l, false, scope)
     });
     let lower = raw.lower_levels.as_ref().map_or(Levels::NONE, |l| {
-        levels(
-            cx,
-            src,
-            &join_key(path, "lower_levels"),
-            l.warn,
-            l.crit,
-            true,
-        )
+        levels(cx, src, &join_key(path, "lower_levels"), l, true, scope)
     });
     let min = finite(cx, src, &join_key(path, "min"), raw.min);
     let max = finite(cx, src, &join_key(path, "max"), raw.max);
@@ -380,6 +433,7 @@ fn foreach(
     src: &SourceFile,
     path: &str,
     raw: &raw::Foreach,
+    scope: Option<&Scope<'_>>,
 ) -> (Foreach, Option<Tpl>) {
     let items = json_path(cx, src, &join_key(path, "path"), &raw.path);
     let suffix_path = join_key(path, "suffix");
@@ -393,6 +447,7 @@ fn foreach(
         src,
         &join_key(&join_key(path, "expect"), "json"),
         &raw.expect.json,
+        scope,
     );
     let mut names = Vec::new();
     let metrics = metrics(
@@ -401,6 +456,7 @@ fn foreach(
         &join_key(path, "metrics"),
         &raw.metrics,
         &mut names,
+        scope,
     );
     let foreach = Foreach {
         path: items.unwrap_or_else(|| JsonPath {
@@ -413,7 +469,10 @@ fn foreach(
             ..Expect::default()
         },
         metrics,
-        ok_summary: raw.ok_summary.clone(),
+        ok_summary: raw
+            .ok_summary
+            .as_ref()
+            .and_then(|t| fill(cx, src, &join_key(path, "ok_summary"), t, scope)),
     };
     (foreach, Some(suffix))
 }

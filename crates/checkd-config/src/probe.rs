@@ -13,6 +13,7 @@ use crate::environment::Env;
 use crate::keypath::{join_index, join_key};
 use crate::raw;
 use crate::source::SourceFile;
+use crate::template::Scope;
 use crate::values::{levels, Cx, Tpl};
 
 /// Days-left levels of a `tls` check that gives none.
@@ -102,6 +103,7 @@ pub(crate) fn template(
     path: &str,
     raw: &raw::Check,
     kind: &DsKind,
+    scope: Option<&Scope<'_>>,
 ) -> Option<ProbeTpl> {
     refuse_blocks(cx, src, path, raw, kind.name());
     match kind {
@@ -133,7 +135,7 @@ pub(crate) fn template(
             };
             let days_left = tls.days_left.as_ref().map_or(DEFAULT_DAYS_LEFT, |raw| {
                 let at = join_key(&block_path, "days_left");
-                levels(cx, src, &at, raw.warn, raw.crit, true)
+                levels(cx, src, &at, raw, true, scope)
             });
             Some(ProbeTpl::Tls(TlsTpl { days_left }))
         }

@@ -599,6 +599,13 @@ pub struct Check {
     /// Default: none
     #[serde(default)]
     pub labels: BTreeMap<String, Template>,
+    /// Values for `${NAME}` that differ by target environment, overriding the environment's
+    /// own `variables` of the same name: environment → NAME → value, e.g. `{prod: {warn: 500},
+    /// staging: {warn: 2000}}` for `levels: {warn: "${warn}"}`. A value may use
+    /// `${environment}` and `${env:NAME}`.
+    /// Default: none
+    #[serde(default)]
+    pub variables: BTreeMap<String, BTreeMap<String, Template>>,
     /// What to send (`http` datasources).
     /// Required for `http`.
     pub request: Option<Unit<Request>>,
@@ -755,13 +762,13 @@ pub struct JsonTest {
     /// `true`: the path must exist; `false`: it must not.
     pub exists: Option<bool>,
     /// The number is less than this.
-    pub lt: Option<f64>,
+    pub lt: Option<Number>,
     /// The number is less than or equal to this.
-    pub le: Option<f64>,
+    pub le: Option<Number>,
     /// The number is greater than this.
-    pub gt: Option<f64>,
+    pub gt: Option<Number>,
     /// The number is greater than or equal to this.
-    pub ge: Option<f64>,
+    pub ge: Option<Number>,
     /// The state when the test fails.
     /// Default: `crit`
     pub state: Option<FailState>,
@@ -794,10 +801,11 @@ pub struct DurationLevels {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Levels {
-    /// The WARN level.
-    pub warn: Option<f64>,
-    /// The CRIT level.
-    pub crit: Option<f64>,
+    /// The WARN level: a number, or a template that gives one per environment
+    /// (`"${latency_warn}"`).
+    pub warn: Option<Number>,
+    /// The CRIT level, like `warn`.
+    pub crit: Option<Number>,
 }
 
 /// A metric taken from each response; exactly one of `json` and `from`.
@@ -924,6 +932,46 @@ impl<'de> de::DeserializeSeed<'de> for StatusSeed {
     }
 }
 
+/// A number, or a template that gives one per environment: `500` or `"${warn_ms}"`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Number {
+    /// Written as a number.
+    Value(f64),
+    /// Written as text with `${…}`, resolved and read as a number per environment.
+    Text(Template),
+}
+
+impl<'de> Deserialize<'de> for Number {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Number;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a number or a \"${…}\" template")
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Number, E> {
+                Ok(Number::Value(v))
+            }
+            #[allow(clippy::cast_precision_loss)] // levels are f64 in Checkmk too
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Number, E> {
+                Ok(Number::Value(v as f64))
+            }
+            #[allow(clippy::cast_precision_loss)]
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Number, E> {
+                Ok(Number::Value(v as f64))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Number, E> {
+                if v.contains("${") {
+                    Ok(Number::Text(v.to_string()))
+                } else {
+                    Err(E::invalid_type(de::Unexpected::Str(v), &self))
+                }
+            }
+        }
+        deserializer.deserialize_any(V)
+    }
+}
+
 /// `listen: "127.0.0.1:6559"` or `listen: false`.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Listen {
@@ -958,7 +1006,62 @@ impl<'de> Deserialize<'de> for Listen {
 
 /// `equals: null` means "equals null", not "no test": a present key is always `Some`.
 fn present<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<JsonValue>, D::Error> {
-    JsonValue::deserialize(deserializer).map(Some)
+    deserializer.deserialize_any(Json).map(Some)
+}
+
+/// Any YAML value as JSON, refusing `.nan` and `.inf`, which JSON cannot hold (serde_json's
+/// own visitor would turn them into `null` without a word).
+#[derive(Clone, Copy)]
+struct Json;
+
+impl<'de> Visitor<'de> for Json {
+    type Value = JsonValue;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any value")
+    }
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<JsonValue, E> {
+        Ok(JsonValue::Bool(v))
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<JsonValue, E> {
+        Ok(JsonValue::from(v))
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<JsonValue, E> {
+        Ok(JsonValue::from(v))
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<JsonValue, E> {
+        serde_json::Number::from_f64(v)
+            .map(JsonValue::Number)
+            .ok_or_else(|| E::custom(format!("expected a finite number, found {v}")))
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<JsonValue, E> {
+        Ok(JsonValue::String(v.to_string()))
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<JsonValue, E> {
+        Ok(JsonValue::Null)
+    }
+    fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<JsonValue, A::Error> {
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element_seed(self)? {
+            items.push(item);
+        }
+        Ok(JsonValue::Array(items))
+    }
+    fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<JsonValue, A::Error> {
+        let mut entries = serde_json::Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            entries.insert(key, map.next_value_seed(self)?);
+        }
+        Ok(JsonValue::Object(entries))
+    }
+}
+
+impl<'de> de::DeserializeSeed<'de> for Json {
+    type Value = JsonValue;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<JsonValue, D::Error> {
+        deserializer.deserialize_any(self)
+    }
 }
 
 /// A [`SecretRef`], refusing an inline secret without echoing it into the error message.

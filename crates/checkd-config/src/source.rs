@@ -72,6 +72,18 @@ impl<'t> SourceFile<'t> {
         Some((key, node))
     }
 
+    /// Whether a scalar (key or value) under `path` satisfies `test`.
+    pub fn any_scalar(&self, path: &str, test: &dyn Fn(&str) -> bool) -> bool {
+        fn walk(node: &Node<'_>, test: &dyn Fn(&str) -> bool) -> bool {
+            match &node.kind {
+                Kind::Scalar { text, .. } => test(text),
+                Kind::Seq(items) => items.iter().any(|item| walk(item, test)),
+                Kind::Map(entries) => entries.iter().any(|(k, v)| walk(k, test) || walk(v, test)),
+            }
+        }
+        self.find(path).is_some_and(|(_, node)| walk(node, test))
+    }
+
     /// Where the value under exactly `path` starts, if the file has one.
     pub fn value_pos(&self, path: &str) -> Option<Pos> {
         self.find(path).map(|(_, value)| value.pos)

@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 
 use crate::diagnostics::Diagnostic;
 use crate::keypath::join_key;
+use crate::raw::{self, Number};
 use crate::source::SourceFile;
 use crate::template::{Scope, Template};
 
@@ -164,17 +165,63 @@ pub(crate) fn finite(
     }
 }
 
-/// Upper (`warn` ≤ `crit`) or lower (`warn` ≥ `crit`) levels.
+/// `text` with its `${…}` filled in for `scope`'s environment, or as written without a scope
+/// (the caller gives one whenever the check uses `${`); `None` after reporting why not.
+pub(crate) fn fill(
+    cx: &mut Cx<'_>,
+    src: &SourceFile,
+    path: &str,
+    text: &str,
+    scope: Option<&Scope<'_>>,
+) -> Option<String> {
+    match scope {
+        Some(scope) if text.contains("${") => {
+            Tpl::new(cx, src, path.to_string(), text).resolve(cx, src, scope)
+        }
+        _ => Some(text.to_string()),
+    }
+}
+
+/// A number as written, or its template filled in for `scope`'s environment and read as one;
+/// `Err` after reporting why not.
+pub(crate) fn number(
+    cx: &mut Cx<'_>,
+    src: &SourceFile,
+    path: &str,
+    value: Option<&Number>,
+    scope: Option<&Scope<'_>>,
+) -> Result<Option<f64>, ()> {
+    let value = match value {
+        None => return Ok(None),
+        Some(Number::Value(v)) => *v,
+        Some(Number::Text(text)) => {
+            let filled = fill(cx, src, path, text, scope).ok_or(())?;
+            match filled.trim().parse::<f64>() {
+                Ok(v) => v,
+                Err(_) => {
+                    let whence = scope.map_or(String::new(), |s| {
+                        format!(" (from {text:?} in environment {})", s.environment)
+                    });
+                    cx.push(src.diag(path, format!("expected a number, found {filled:?}{whence}")));
+                    return Err(());
+                }
+            }
+        }
+    };
+    finite(cx, src, path, Some(value)).map(Some).ok_or(())
+}
+
+/// Upper (`warn` ≤ `crit`) or lower (`warn` ≥ `crit`) levels, filled in for `scope`.
 pub(crate) fn levels(
     cx: &mut Cx<'_>,
     src: &SourceFile,
     path: &str,
-    warn: Option<f64>,
-    crit: Option<f64>,
+    raw: &raw::Levels,
     lower: bool,
+    scope: Option<&Scope<'_>>,
 ) -> Levels {
-    let warn = finite(cx, src, &join_key(path, "warn"), warn);
-    let crit = finite(cx, src, &join_key(path, "crit"), crit);
+    let warn = number(cx, src, &join_key(path, "warn"), raw.warn.as_ref(), scope).unwrap_or(None);
+    let crit = number(cx, src, &join_key(path, "crit"), raw.crit.as_ref(), scope).unwrap_or(None);
     if let (Some(w), Some(c)) = (warn, crit) {
         if !lower && w > c {
             let message = format!("warn ({w}) is above crit ({c}); upper levels need warn ≤ crit");

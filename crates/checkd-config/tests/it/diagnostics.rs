@@ -283,7 +283,7 @@ fn wrong_types() {
     assert_snapshot!(diagnostics(&[("checks/orders.yaml", file)]), @r#"
 checks/orders.yaml:8:19: checks[1].environments: expected a list, found "prod"
 checks/orders.yaml:18:15: checks[2].expect.status: expected an integer 100–599, found "ok"
-checks/orders.yaml:25:51: checks[3].metrics[0].levels.warn: expected a number, found "lots"
+checks/orders.yaml:25:51: checks[3].metrics[0].levels.warn: expected a number or a "${…}" template, found "lots"
 "#);
 }
 
@@ -598,8 +598,8 @@ fn every_broken_entry_of_a_file_is_reported_and_the_rest_still_resolves() {
 "#;
     assert_snapshot!(diagnostics(&[("checks/a.yaml", a), ("checks/b.yaml", b)]), @r#"
 checks/b.yaml:2:101: checks[0].retries: expected a non-negative integer, found "many"
-checks/b.yaml:3:92: checks[1].colour: unknown key `colour`, expected one of: name, id, environments, datasource, cache_for, schedule, timezone, grace, timeout, stale_after, retries, retry_interval, run_from, elsewhere, labels, request, expect, metrics, ok_summary, foreach, tcp, tls, command
-checks/b.yaml:3:105: checks[1].size: unknown key `size`, expected one of: name, id, environments, datasource, cache_for, schedule, timezone, grace, timeout, stale_after, retries, retry_interval, run_from, elsewhere, labels, request, expect, metrics, ok_summary, foreach, tcp, tls, command
+checks/b.yaml:3:92: checks[1].colour: unknown key `colour`, expected one of: name, id, environments, datasource, cache_for, schedule, timezone, grace, timeout, stale_after, retries, retry_interval, run_from, elsewhere, labels, variables, request, expect, metrics, ok_summary, foreach, tcp, tls, command
+checks/b.yaml:3:105: checks[1].size: unknown key `size`, expected one of: name, id, environments, datasource, cache_for, schedule, timezone, grace, timeout, stale_after, retries, retry_interval, run_from, elsewhere, labels, variables, request, expect, metrics, ok_summary, foreach, tcp, tls, command
 checks/b.yaml:4:5: checks[2]: missing required key `datasource`
 checks/b.yaml:5:12: checks[3].name: duplicate check id "Orders", first defined at checks/a.yaml:2
 checks/b.yaml:5:12: checks[3].name: service "Orders" on host orders-prod is already defined at checks/a.yaml:2
@@ -657,4 +657,28 @@ fn yaml_that_is_refused() {
         got.contains("the document expands to too many values (check its aliases)"),
         "{got}"
     );
+}
+
+#[test]
+fn per_environment_values_are_strict() {
+    let file = r#"checks:
+  - name: Orders ${environment}
+    environments: [prod, staging]
+    datasource: orders
+    cache_for: 1m
+    request: {path: /}
+    variables:
+      prod: {warn: 500, 9bad: x}
+      qa: {warn: 1}
+      staging: {warn: lots}
+    metrics:
+      - {name: rt, json: rt, levels: {warn: "${warn}", crit: "${crit}"}}
+"#;
+    assert_snapshot!(diagnostics(&[("checks/a.yaml", file)]), @r#"
+checks/a.yaml:8:25: checks[0].variables.prod.9bad: invalid variable name "9bad": use letters, digits and _, not starting with a digit
+checks/a.yaml:9:7: checks[0].variables.qa: unknown environment "qa", defined: prod, staging (the check's environments)
+checks/a.yaml:12:45: checks[0].metrics[0].levels.warn: expected a number, found "lots" (from "${warn}" in environment staging)
+checks/a.yaml:12:63: checks[0].metrics[0].levels.crit: undefined variable ${crit} in environment prod
+checks/a.yaml:12:63: checks[0].metrics[0].levels.crit: undefined variable ${crit} in environment staging
+"#);
 }

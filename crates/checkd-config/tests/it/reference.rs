@@ -192,6 +192,7 @@ impl Renderer<'_> {
             "JsonValue" => Some("any value"),
             "bool" => Some("boolean"),
             "f64" => Some("number"),
+            "Number" => Some("number, or a [template](#templates) that gives one"),
             "usize" | "u64" | "u32" | "u16" | "u8" => Some("integer"),
             "StatusCodes" => Some("integer or list of integers"),
             "Listen" => Some("`IP:PORT` or `false`"),

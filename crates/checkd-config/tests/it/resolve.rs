@@ -5,7 +5,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use checkd_model::plan::{
-    CacheLayer, Comparison, Datasource, JsonTest, MetricSource, Probe, Schedule, TextTest,
+    CacheLayer, Comparison, Datasource, Evaluation, JsonTest, MetricSource, Probe, Schedule,
+    TextTest,
 };
 use checkd_model::{Levels, State};
 use chrono::{Datelike, TimeZone, Timelike, Weekday};
@@ -843,4 +844,80 @@ fn a_fleet_needs_a_redis_layer_and_takes_its_defaults() {
     ] {
         assert!(got.contains(want), "missing {want:?} in\n{got}");
     }
+}
+
+#[test]
+fn levels_and_compared_values_take_per_environment_values() {
+    // The fixture's environments carry `region` (eu, us); the check adds its own per environment.
+    let check = r#"checks:
+  - name: Orders ${environment}
+    environments: [prod, staging]
+    datasource: orders
+    cache_for: 1m
+    request: {path: /health}
+    variables:
+      prod: {warn: 500, crit: 1000, version: "2.4"}
+      staging: {warn: 2000, crit: 5000, version: "2.5-${environment}"}
+    expect:
+      body: [{contains: "v${version}"}, {not_contains: "$${literal}"}]
+      json:
+        - {path: version, equals: {major: "${version}", region: "${region}"}}
+        - {path: latency, lt: "${crit}"}
+    metrics:
+      - {name: latency, json: latency, levels: {warn: "${warn}", crit: "${crit}"}}
+"#;
+    let plan = plan(&[("checks/c.yaml", check)]);
+    let by_env = |env: &str| {
+        let job = plan.jobs.iter().find(|j| j.key.environment == env).unwrap();
+        Arc::clone(&job.evaluation)
+    };
+    let (prod, staging) = (by_env("prod"), by_env("staging"));
+    assert_eq!(
+        prod.metrics[0].upper,
+        Levels {
+            warn: Some(500.0),
+            crit: Some(1000.0)
+        }
+    );
+    assert_eq!(
+        staging.metrics[0].upper,
+        Levels {
+            warn: Some(2000.0),
+            crit: Some(5000.0)
+        }
+    );
+    let texts = |e: &Evaluation| -> Vec<String> {
+        e.expect
+            .body
+            .iter()
+            .map(|a| match &a.test {
+                TextTest::Contains(t) | TextTest::NotContains(t) | TextTest::Equals(t) => t.clone(),
+                TextTest::Matches(re) => re.as_str().to_string(),
+            })
+            .collect()
+    };
+    assert_eq!(texts(&prod), ["v2.4", "${literal}"]);
+    assert_eq!(texts(&staging), ["v2.5-staging", "${literal}"]);
+    assert!(matches!(&staging.expect.json[0].test,
+        JsonTest::Equals(v) if *v == serde_json::json!({"major": "2.5-staging", "region": "us"})));
+    assert!(
+        matches!(&prod.expect.json[1].test, JsonTest::Compare(Comparison::Lt, v) if *v == 1000.0)
+    );
+}
+
+#[test]
+fn a_check_without_per_environment_values_shares_one_evaluation() {
+    let check = r#"checks:
+  - name: Orders ${environment}
+    environments: [prod, staging]
+    datasource: orders
+    cache_for: 1m
+    request: {path: /health}
+    metrics: [{name: depth, json: depth, levels: {warn: 5, crit: 10}}]
+"#;
+    let plan = plan(&[("checks/c.yaml", check)]);
+    assert!(Arc::ptr_eq(
+        &plan.jobs[0].evaluation,
+        &plan.jobs[1].evaluation
+    ));
 }
