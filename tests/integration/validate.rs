@@ -47,3 +47,30 @@ checks/a.yaml:10:15: checks[1].schedule: invalid cron schedule "0 25 * * *": com
 "#
     );
 }
+
+#[test]
+fn schema_prints_the_schemas_the_docs_ship() {
+    for (which, file) in [
+        ("config", "checkd.schema.json"),
+        ("checks", "checks.schema.json"),
+    ] {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_checkd"));
+        cmd.args(["schema", which]);
+        let out = run(cmd, Duration::from_secs(30));
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        let shipped = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../docs/schema")
+            .join(file);
+        let shipped = std::fs::read_to_string(shipped).unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            shipped,
+            "checkd schema {which}"
+        );
+        let schema: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(
+            schema["$schema"],
+            "https://json-schema.org/draft/2020-12/schema"
+        );
+    }
+}

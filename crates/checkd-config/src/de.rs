@@ -92,6 +92,25 @@ impl<'de, T: de::Deserialize<'de>> Visitor<'de> for UnitVisitor<T> {
     }
 }
 
+/// A `Unit` is written as what it wraps.
+impl<T: schemars::JsonSchema> schemars::JsonSchema for Unit<T> {
+    fn inline_schema() -> bool {
+        T::inline_schema()
+    }
+
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        T::schema_name()
+    }
+
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        T::schema_id()
+    }
+
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        T::json_schema(generator)
+    }
+}
+
 /// Where one file's deserialization puts its problems.
 pub(crate) struct Context<'a> {
     problems: RefCell<Vec<Problem>>,

@@ -22,6 +22,7 @@ mod oauth;
 mod probe;
 mod raw;
 mod schedule;
+mod schema;
 mod secret;
 mod source;
 mod stage1;
@@ -34,6 +35,7 @@ use std::fmt;
 use std::path::Path;
 
 pub use diagnostics::{Diagnostic, Diagnostics};
+pub use schema::{json_schema, SchemaFile};
 
 /// How to load: what the process environment says.
 pub struct LoadOptions<'a> {

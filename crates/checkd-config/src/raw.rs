@@ -8,6 +8,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
+use schemars::JsonSchema;
 use serde::de::{self, Deserializer, Visitor};
 use serde::Deserialize;
 
@@ -22,7 +23,7 @@ pub type JsonValue = serde_json::Value;
 
 /// The daemon config (`checkd.yaml`): where this instance runs, the environments and
 /// datasources that checks use, and the daemon's own settings.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ConfigFile {
     /// Where this instance runs (letters, digits, `_`, `-`, `.`), e.g. `prod` or `monitoring`;
@@ -58,7 +59,7 @@ pub struct ConfigFile {
 
 /// A target environment (`prod`, `staging`): its Checkmk host and the variables that checks
 /// and datasources template in.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Environment {
     /// The Checkmk host whose piggyback block carries this environment's services, e.g.
@@ -75,8 +76,9 @@ pub struct Environment {
 /// A named datasource: a mapping whose `type` says the kind (`http`, `tcp`, `tls` or
 /// `command`) and whose other keys are that kind's settings. A key of another kind is an
 /// error naming the kind.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
+#[schemars(tag = "type")]
 pub enum Datasource {
     /// HTTP(S) requests with reqwest; checks give `request`, `expect`, `metrics`, `foreach`.
     Http(Box<HttpDatasource>),
@@ -103,7 +105,7 @@ impl Datasource {
 }
 
 /// An `http` datasource: a base URL, headers and credentials shared by the checks using it.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HttpDatasource {
     /// URL that a check's `request.path` is appended to, e.g. `https://${orders_host}/api`.
@@ -147,7 +149,7 @@ pub struct HttpDatasource {
 }
 
 /// A `tcp` datasource: where checks connect to.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TcpDatasource {
     /// The host to connect to, e.g. `${db_host}`; templated per environment.
@@ -168,7 +170,7 @@ pub struct TcpDatasource {
 }
 
 /// A `tls` datasource: whose certificate checks judge.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TlsDatasource {
     /// The host to connect to, e.g. `${site}`; templated per environment.
@@ -197,7 +199,7 @@ pub struct TlsDatasource {
 }
 
 /// A `command` datasource: checks name the program to run.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CommandDatasource {
     /// Default `timeout` of the checks using this datasource.
@@ -213,8 +215,9 @@ pub struct CommandDatasource {
 
 /// Credentials of an `http` datasource: a mapping whose `type` says the kind (`basic`,
 /// `bearer` or `oauth2`).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
+#[schemars(tag = "type")]
 pub enum Auth {
     /// HTTP Basic: `Authorization: Basic base64(username:password)`.
     Basic(BasicAuth),
@@ -238,7 +241,7 @@ impl Auth {
 }
 
 /// `basic` auth.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BasicAuth {
     /// The user name.
@@ -251,7 +254,7 @@ pub struct BasicAuth {
 }
 
 /// `bearer` auth.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BearerAuth {
     /// The token, `{env: NAME}` or `{file: PATH}`.
@@ -261,7 +264,7 @@ pub struct BearerAuth {
 }
 
 /// `oauth2` auth: client credentials.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OAuth2Auth {
     /// The token endpoint, e.g. `https://${idp_host}/oauth2/token`; templated per
@@ -361,7 +364,7 @@ fn fields<'de, T: Deserialize<'de>>() -> &'static [&'static str] {
 }
 
 /// Scheduler settings.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Scheduler {
     /// Runs in flight at once over all datasources, at least 1.
@@ -379,7 +382,7 @@ pub struct Scheduler {
 }
 
 /// A fleet of instances sharing one Redis.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Fleet {
     /// This instance's name in the fleet, unique among the instances.
@@ -396,7 +399,7 @@ pub struct Fleet {
 }
 
 /// HTTP endpoint settings.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Server {
     /// `ADDRESS:PORT` of the endpoint (`GET /`, `/healthcheck`, `/metrics`, `/api/v1/results`),
@@ -410,7 +413,7 @@ pub struct Server {
 }
 
 /// Where a secret comes from: never inline in a config file.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SecretRef {
     /// The name of a process environment variable holding the secret.
@@ -421,7 +424,7 @@ pub struct SecretRef {
 }
 
 /// Checkmk output settings.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Output {
     /// Name of checkd's own service on the daemon's host.
@@ -439,7 +442,7 @@ pub struct Output {
 }
 
 /// Spool files for the Checkmk agent (`/var/lib/check_mk_agent/spool`).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Spool {
     /// The agent's spool directory, relative to the config file.
@@ -454,7 +457,7 @@ pub struct Spool {
 
 /// The layered store: reads try the layers in order and copy a hit into the faster ones;
 /// writes go to every layer; a failing layer is skipped and probed again in the background.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Cache {
     /// The layers, fastest first; any subset of memory, redis and sled, in any order.
@@ -470,8 +473,9 @@ pub struct Cache {
 }
 
 /// One cache layer: a mapping whose `type` says the kind (`memory`, `redis` or `sled`).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
+#[schemars(tag = "type")]
 pub enum CacheLayer {
     /// In-process, bounded, lost on restart.
     Memory(MemoryLayer),
@@ -482,7 +486,7 @@ pub enum CacheLayer {
 }
 
 /// The `memory` layer.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MemoryLayer {
     /// The most entries it holds before evicting the least used.
@@ -494,7 +498,7 @@ pub struct MemoryLayer {
 }
 
 /// The `redis` layer.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RedisLayer {
     /// `redis://host:port/db`, or any node of a cluster with `cluster: true`.
@@ -522,7 +526,7 @@ pub struct RedisLayer {
 }
 
 /// The `sled` layer.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SledLayer {
     /// The database directory, relative to the config file.
@@ -534,7 +538,7 @@ pub struct SledLayer {
 }
 
 /// A check file (`checks/*.yaml`): a list of checks. `checks: []` is a valid file.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CheckFile {
     /// The checks of this file.
@@ -544,7 +548,7 @@ pub struct CheckFile {
 
 /// One check: what to request, in which environments, how often, and how to judge the answer.
 /// It becomes one job per target environment.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Check {
     /// The service name, e.g. `Orders API health`; templated per environment. Must be a valid
@@ -633,7 +637,7 @@ pub struct Check {
 }
 
 /// A check on a `tcp` datasource. The connect time is the `connect_time` metric.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TcpCheck {
     /// Written once connected, e.g. `"PING\r\n"`; templated.
@@ -645,7 +649,7 @@ pub struct TcpCheck {
 }
 
 /// A check on a `tls` datasource. Days until expiry are the `days_left` metric.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TlsCheck {
     /// Lower levels on the days until the certificate expires (WARN below `warn`, CRIT below
@@ -656,7 +660,7 @@ pub struct TlsCheck {
 
 /// A check on a `command` datasource: a Nagios-compatible plugin. Exit code 0–3 is the state,
 /// the first line the summary, further lines the details, perfdata after `|` the metrics.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CommandCheck {
     /// The program: a path or a name looked up in `PATH`; templated. With `shell`, a shell
@@ -681,7 +685,7 @@ pub struct CommandCheck {
 }
 
 /// The HTTP request of a check. Exactly one of `path` and `url`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Request {
     /// HTTP method.
@@ -700,7 +704,7 @@ pub struct Request {
 }
 
 /// Assertions on an HTTP response.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Expect {
     /// Acceptable status code (100–599) or list of codes.
@@ -724,7 +728,7 @@ pub struct Expect {
 }
 
 /// A test on a text; exactly one of `equals`, `contains`, `not_contains`, `matches`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TextTest {
     /// The whole text equals this.
@@ -742,7 +746,7 @@ pub struct TextTest {
 
 /// A test on the JSON value at `path`; exactly one of `equals`, `not_equals`, `exists`, `lt`,
 /// `le`, `gt`, `ge`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct JsonTest {
     /// Dot-separated path into the document: keys, and numbers for array elements
@@ -775,7 +779,7 @@ pub struct JsonTest {
 }
 
 /// The state a failed test gives.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum FailState {
     /// WARN.
@@ -787,7 +791,7 @@ pub enum FailState {
 }
 
 /// Warn/crit levels given as durations.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DurationLevels {
     /// WARN at or above this.
@@ -798,7 +802,7 @@ pub struct DurationLevels {
 
 /// Warn/crit levels. Upper levels: WARN at or above `warn`, CRIT at or above `crit`
 /// (`warn` ≤ `crit`). Lower levels: WARN below `warn`, CRIT below `crit` (`warn` ≥ `crit`).
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Levels {
     /// The WARN level: a number, or a template that gives one per environment
@@ -809,7 +813,7 @@ pub struct Levels {
 }
 
 /// A metric taken from each response; exactly one of `json` and `from`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Metric {
     /// Metric name: letters, digits, `_`, `-`, `.`; unique within the check.
@@ -834,7 +838,7 @@ pub struct Metric {
 }
 
 /// Values of the response itself.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum MetricFrom {
     /// Seconds from sending the request to the end of the body.
@@ -844,7 +848,7 @@ pub enum MetricFrom {
 }
 
 /// One service per element of the JSON array at `path`, named by the check's name plus `suffix`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Foreach {
     /// Path of the array in the JSON body.
@@ -868,7 +872,7 @@ pub struct Foreach {
 }
 
 /// Assertions on each element of a `foreach`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ForeachExpect {
     /// Tests on values of the element.
@@ -1104,11 +1108,48 @@ fn secret_ref<'de, D: serde::Deserializer<'de>>(
 }
 
 /// What an instance does with a check it may not run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Elsewhere {
     /// Leave it out of this instance's output.
     Omit,
     /// Show the last result, else UNKNOWN "not runnable from …".
     Skip,
+}
+
+/// The JSON Schemas of the types whose YAML form has more than one shape.
+mod schemas {
+    use std::borrow::Cow;
+
+    use schemars::{json_schema, JsonSchema, Schema, SchemaGenerator};
+
+    use super::{Listen, Number, StatusCodes};
+
+    impl JsonSchema for StatusCodes {
+        fn schema_name() -> Cow<'static, str> {
+            "StatusCodes".into()
+        }
+        fn json_schema(_: &mut SchemaGenerator) -> Schema {
+            let code = json_schema!({"type": "integer", "minimum": 100, "maximum": 599});
+            json_schema!({"oneOf": [code, {"type": "array", "items": code}]})
+        }
+    }
+
+    impl JsonSchema for Listen {
+        fn schema_name() -> Cow<'static, str> {
+            "Listen".into()
+        }
+        fn json_schema(_: &mut SchemaGenerator) -> Schema {
+            json_schema!({"oneOf": [{"type": "string"}, {"const": false}]})
+        }
+    }
+
+    impl JsonSchema for Number {
+        fn schema_name() -> Cow<'static, str> {
+            "Number".into()
+        }
+        fn json_schema(_: &mut SchemaGenerator) -> Schema {
+            json_schema!({"oneOf": [{"type": "number"}, {"type": "string", "pattern": "\\$\\{"}]})
+        }
+    }
 }

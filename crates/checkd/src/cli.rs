@@ -64,6 +64,20 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = OutputFormat::Checkmk)]
         format: OutputFormat,
     },
+    /// Print the JSON Schema of the daemon config or of check files, for editors.
+    Schema {
+        /// Which file the schema describes.
+        #[arg(value_enum)]
+        file: SchemaFor,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SchemaFor {
+    /// The daemon config (`checkd.yaml`).
+    Config,
+    /// A check file (`checks/*.yaml`).
+    Checks,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

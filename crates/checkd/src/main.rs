@@ -49,6 +49,7 @@ fn main() -> ExitCode {
             Command::Output { config, format } => {
                 commands::output::run(&config.config, format).await
             }
+            Command::Schema { file } => commands::schema::run(file),
         }
     })
 }

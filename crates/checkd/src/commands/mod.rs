@@ -3,6 +3,7 @@
 pub mod daemon;
 pub mod once;
 pub mod output;
+pub mod schema;
 pub mod validate;
 
 use std::path::Path;
