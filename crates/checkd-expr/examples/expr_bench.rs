@@ -110,6 +110,7 @@ fn main() {
         now: "2026-12-06T03:42:17Z".parse().unwrap(),
         environment: "prod",
         variables: &variables,
+        json: true,
     };
     let names = Names::response().with("item").with("index");
 

@@ -12,23 +12,24 @@ use crate::error::Problem;
 use crate::language::{self, Style};
 use crate::names::Names;
 
-/// The problems of `ast`, in no particular order.
+/// The problems of `ast`, in no particular order, and the bound names it uses.
 pub(crate) fn check(
     ast: &IdedExpr,
     info: &SourceInfo,
     text: &Text<'_>,
     names: &Names,
-) -> Vec<Problem> {
+) -> (Vec<Problem>, Vec<String>) {
     let mut checker = Checker {
         info,
         text,
         names,
         scope: Vec::new(),
         problems: Vec::new(),
+        used: Vec::new(),
         too_deep: false,
     };
     checker.walk(ast, 1, 0);
-    checker.problems
+    (checker.problems, checker.used)
 }
 
 struct Checker<'a> {
@@ -38,6 +39,8 @@ struct Checker<'a> {
     /// The comprehension variables in scope, innermost last.
     scope: Vec<&'a str>,
     problems: Vec<Problem>,
+    /// The bound names used (not comprehension variables), each once.
+    used: Vec<String>,
     too_deep: bool,
 }
 
@@ -138,10 +141,13 @@ impl<'a> Checker<'a> {
     }
 
     fn ident(&mut self, e: &IdedExpr, name: &str) {
-        let known = self.scope.contains(&name)
-            || self.names.contains(name)
-            || language::TYPES.contains(&name);
-        if known {
+        if self.scope.contains(&name) || language::TYPES.contains(&name) {
+            return;
+        }
+        if self.names.contains(name) {
+            if !self.used.iter().any(|u| u == name) {
+                self.used.push(name.to_owned());
+            }
             return;
         }
         let candidates = self

@@ -36,6 +36,8 @@ pub struct Expr {
 struct Compiled {
     source: String,
     ast: IdedExpr,
+    /// The bound names it uses.
+    used: Vec<String>,
 }
 
 impl fmt::Debug for Expr {
@@ -62,6 +64,12 @@ impl Expr {
         &self.inner.source
     }
 
+    /// Whether it uses the bound `name` (`body`, `item`, a `let` value), so a run can skip what
+    /// no expression looks at.
+    pub fn uses(&self, name: &str) -> bool {
+        self.inner.used.iter().any(|u| u == name)
+    }
+
     pub(crate) fn ast(&self) -> &IdedExpr {
         &self.inner.ast
     }
@@ -85,7 +93,7 @@ fn compile(source: &str, names: &Names, condition: bool) -> Result<Expr, Vec<Pro
         .parser()
         .parse_with_source_info(source)
         .map_err(|errors| syntax_problems(&text, errors))?;
-    let mut problems = check::check(&ast, &info, &text, names);
+    let (mut problems, used) = check::check(&ast, &info, &text, names);
     // beyond the depth bound nothing else walks the tree
     if problems
         .iter()
@@ -110,6 +118,7 @@ fn compile(source: &str, names: &Names, condition: bool) -> Result<Expr, Vec<Pro
         inner: Arc::new(Compiled {
             source: source.to_owned(),
             ast,
+            used,
         }),
     })
 }

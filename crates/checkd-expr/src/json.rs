@@ -14,13 +14,16 @@ use std::sync::Arc;
 use crate::budget::Budget;
 use crate::shared::{List, Map};
 
-/// The body as CEL values when it is JSON (any JSON value), else `None`. Strings without escapes
-/// borrow the body's bytes. A body nested deeper than serde_json's limit (128) is not JSON here.
-pub(crate) fn parse<'a>(body: &'a [u8], budget: &Arc<Budget>) -> Option<Box<dyn Val + 'a>> {
+/// The body as CEL values when it is JSON (any JSON value), else why not (serde_json's words).
+/// Strings without escapes borrow the body's bytes. A body nested deeper than serde_json's
+/// limit (128) is not JSON here.
+pub(crate) fn parse<'a>(body: &'a [u8], budget: &Arc<Budget>) -> Result<Box<dyn Val + 'a>, String> {
     let mut de = serde_json::Deserializer::from_slice(body);
-    let value = Seed { budget }.deserialize(&mut de).ok()?;
-    de.end().ok()?;
-    Some(value)
+    let value = Seed { budget }
+        .deserialize(&mut de)
+        .map_err(|e| e.to_string())?;
+    de.end().map_err(|e| e.to_string())?;
+    Ok(value)
 }
 
 /// Builds one JSON value; carries the budget into the containers it makes.

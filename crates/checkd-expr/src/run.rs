@@ -41,6 +41,9 @@ pub struct Response<'a> {
     pub environment: &'a str,
     /// CEL `env.vars`.
     pub variables: &'a BTreeMap<String, String>,
+    /// Parse the body as JSON. Without, `body` is the text: a run whose expressions never look
+    /// into the JSON does not pay for parsing it.
+    pub json: bool,
 }
 
 /// The per-run evaluation state: the converted body (Arc-shared lists/maps), the step budget.
@@ -48,6 +51,8 @@ pub struct Run<'a> {
     root: Context<'a, 'a>,
     budget: Arc<Budget>,
     body_is_json: bool,
+    /// Why the body is not JSON, when it was parsed and is not.
+    body_error: Option<String>,
 }
 
 impl fmt::Debug for Run<'_> {
@@ -75,10 +80,13 @@ impl<'a> Run<'a> {
             Ok(text) => CelString::from(text),
             Err(_) => CelString::from(String::from_utf8_lossy(response.body).into_owned()),
         };
-        let (body, body_is_json) = match json::parse(response.body, &budget) {
-            Some(body) => (body, true),
-            None => (Box::new(text.clone()) as Box<dyn Val + 'a>, false),
+        let parsed = response.json.then(|| json::parse(response.body, &budget));
+        let (body, body_error): (Box<dyn Val + 'a>, _) = match parsed {
+            Some(Ok(body)) => (body, None),
+            Some(Err(why)) => (Box::new(text.clone()), Some(why)),
+            None => (Box::new(text.clone()), None),
         };
+        let body_is_json = response.json && body_error.is_none();
         let mut root = Context::with_env(Arc::clone(&LANGUAGE));
         root.add_variable_as_val("status", Box::new(CelInt::from(i64::from(response.status))));
         root.add_variable_as_val("headers", Box::new(headers(response.headers, &budget)));
@@ -113,11 +121,17 @@ impl<'a> Run<'a> {
             root,
             budget,
             body_is_json,
+            body_error,
         }
     }
 
     pub fn body_is_json(&self) -> bool {
         self.body_is_json
+    }
+
+    /// Why the body is not JSON (serde_json's words), when it was to be parsed and is not.
+    pub fn body_error(&self) -> Option<&str> {
+        self.body_error.as_deref()
     }
 
     /// The root scope: status, headers, body, text, elapsed, now, env.
@@ -317,6 +331,33 @@ impl<'s> Scope<'s> {
             }
             Ok(Items { items })
         })
+    }
+
+    /// The value at a JSON pointer (`/workers/0/name`; `""` is the value itself) under the bound
+    /// `name` (`body`, `item`), as JSON; `None` when nothing is there. A step into a list takes
+    /// an index, a step into a map a key.
+    pub fn pointer(&self, name: &str, pointer: &str) -> Option<serde_json::Value> {
+        let root = self.ctx.get_variable(name)?;
+        let mut current: CowVal<'_, '_> = root;
+        for raw in pointer.split('/').skip(1) {
+            let segment = raw.replace("~1", "/").replace("~0", "~");
+            let next = {
+                let indexer = current.as_indexer()?;
+                match current.get_type().kind() {
+                    Kind::Map => indexer
+                        .get(&CelString::from(segment.as_str()))
+                        .ok()?
+                        .into_owned(),
+                    Kind::List => {
+                        let index: i64 = segment.parse().ok()?;
+                        indexer.get(&CelInt::from(index)).ok()?.into_owned()
+                    }
+                    _ => return None,
+                }
+            };
+            current = CowVal::Owned(next);
+        }
+        Some(value::from_val(current.as_ref()).to_json())
     }
 
     /// A child scope binding `item` (and `index`: int position) for one item. An index past the

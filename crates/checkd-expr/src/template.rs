@@ -117,6 +117,14 @@ impl Template {
         self.inner.parts.iter().all(|p| matches!(p, Part::Text(_)))
     }
 
+    /// Whether one of its expressions uses the bound `name`.
+    pub fn uses(&self, name: &str) -> bool {
+        self.parts().iter().any(|part| match part {
+            Part::Expr(expr) => expr.uses(name),
+            Part::Text(_) => false,
+        })
+    }
+
     pub(crate) fn parts(&self) -> &[Part] {
         &self.inner.parts
     }

@@ -29,6 +29,31 @@ pub enum Value {
     Other(String),
 }
 
+impl Value {
+    /// As JSON: timestamps and durations as the text they render as, other kinds as their text.
+    pub fn to_json(&self) -> serde_json::Value {
+        use serde_json::Value as J;
+        match self {
+            Value::Null => J::Null,
+            Value::Bool(b) => J::Bool(*b),
+            Value::Int(i) => J::from(*i),
+            Value::UInt(u) => J::from(*u),
+            Value::Double(d) => serde_json::Number::from_f64(*d).map_or(J::Null, J::Number),
+            Value::String(s) => J::String(s.clone()),
+            Value::List(items) => J::Array(items.iter().map(Value::to_json).collect()),
+            Value::Map(entries) => J::Object(
+                entries
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.to_json()))
+                    .collect(),
+            ),
+            Value::Timestamp(_) | Value::Duration(_) | Value::Other(_) => {
+                J::String(self.to_string())
+            }
+        }
+    }
+}
+
 /// Deeper than this, a result is cut off (`…`): JSON is at most 128 deep and expressions 64.
 const MAX_DEPTH: usize = 256;
 

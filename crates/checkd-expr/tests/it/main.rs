@@ -9,5 +9,6 @@ mod examples;
 mod functions;
 mod hostile;
 mod load;
+mod lookup;
 mod support;
 mod template;

@@ -39,6 +39,7 @@ impl Fixture {
             now: NOW.parse().expect("NOW is RFC 3339"),
             environment: &self.environment,
             variables: &self.variables,
+            json: true,
         }
     }
 
