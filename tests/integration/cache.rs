@@ -14,7 +14,7 @@ fn hourly_checks(n: usize) -> String {
     let mut text = String::from("checks:\n");
     for i in 0..n {
         text.push_str(&format!(
-            "  - {{name: \"Orders {i}\", environments: [prod], datasource: shop, cache_for: 1h, request: {{path: \"/orders/health?n={i}\"}}, ok_summary: \"fine {i}\"}}\n"
+            "  - {{name: \"Orders {i}\", environments: [prod], datasource: shop, cache_for: 1h, request: {{path: \"/orders/health?n={i}\"}}, summary: {{ok: \"fine {i}\"}}}}\n"
         ));
     }
     text
@@ -119,7 +119,7 @@ fn results_written_by_one_process_are_served_by_another_through_redis() {
 fn redis_dying_under_a_running_daemon_delays_nothing_and_writes_resume_when_it_is_back() {
     let target = Target::start();
     let redis = RedisServer::start();
-    let checks = "checks:\n  - {name: Fast, environments: [prod], datasource: shop, cache_for: 1s, request: {path: /orders/health}, ok_summary: fine}\n";
+    let checks = "checks:\n  - {name: Fast, environments: [prod], datasource: shop, cache_for: 1s, request: {path: /orders/health}, summary: {ok: fine}}\n";
     let (dir, addr) = redis_fixture(&target, &redis, "live", checks);
     let daemon = Daemon::start(&dir, addr);
     daemon.wait_until("serving", |d| {
@@ -177,7 +177,7 @@ fn stampede_fixture(
     let mut checks = String::from("checks:\n");
     for i in 0..n {
         checks.push_str(&format!(
-            "  - {{name: \"Same {i}\", environments: [prod], datasource: shop, cache_for: {cache_for}, request: {{path: /orders/health}}, ok_summary: same}}\n"
+            "  - {{name: \"Same {i}\", environments: [prod], datasource: shop, cache_for: {cache_for}, request: {{path: /orders/health}}, summary: {{ok: same}}}}\n"
         ));
     }
     let port = free_port();

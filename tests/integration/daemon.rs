@@ -15,13 +15,13 @@ const CHECKS: &str = r#"checks:
     cache_for: 1s
     request: {path: /orders/health}
     metrics: [{name: depth, json: queue.depth, levels: {warn: 500, crit: 1000}, min: 0}]
-    ok_summary: Orders healthy
+    summary: {ok: Orders healthy}
   - name: Later
     environments: [prod]
     datasource: shop
     schedule: "0 0 1 1 *"
     request: {path: /orders/health}
-    ok_summary: fine
+    summary: {ok: fine}
 "#;
 
 #[test]

@@ -10,7 +10,7 @@ use checkd_model::State;
 use crate::target::Target;
 use crate::util::{free_port, run, stderr, stdout, Daemon};
 
-const CHECKS: &str = "checks:\n  - {name: Spooled, environments: [prod], datasource: shop, cache_for: 1h, request: {path: /orders/health}, ok_summary: fine, labels: {team: shop}}\n";
+const CHECKS: &str = "checks:\n  - {name: Spooled, environments: [prod], datasource: shop, cache_for: 1h, request: {path: /orders/health}, summary: {ok: fine}, labels: {team: shop}}\n";
 
 fn spool_names(dir: &std::path::Path) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(dir)

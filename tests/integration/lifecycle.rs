@@ -8,7 +8,7 @@ use crate::util::{free_port, Daemon};
 
 fn check(name: &str, path: &str, cache_for: &str, timeout: &str) -> String {
     format!(
-        "  - {{name: \"{name}\", environments: [prod], datasource: shop, cache_for: {cache_for}, timeout: {timeout}, request: {{path: {path}}}, ok_summary: \"{name} fine\"}}\n"
+        "  - {{name: \"{name}\", environments: [prod], datasource: shop, cache_for: {cache_for}, timeout: {timeout}, request: {{path: {path}}}, summary: {{ok: \"{name} fine\"}}}}\n"
     )
 }
 
@@ -176,7 +176,7 @@ fn sighup_lets_the_old_generations_runs_land_before_the_new_one_runs() {
     let port = free_port();
     let paced = |summary: &str| {
         format!(
-            "checks:\n  - {{name: Paced, environments: [prod], datasource: shop, cache_for: 1h, timeout: 10s, request: {{path: /delay/1500}}, ok_summary: \"{summary}\"}}\n"
+            "checks:\n  - {{name: Paced, environments: [prod], datasource: shop, cache_for: 1h, timeout: 10s, request: {{path: /delay/1500}}, summary: {{ok: \"{summary}\"}}}}\n"
         )
     };
     let dir = crate::fixture(&target, port, &paced("before"));

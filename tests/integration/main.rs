@@ -87,7 +87,7 @@ pub const SHOP_CHECKS: &str = r#"checks:
     expect:
       json: [{path: status, equals: ok}]
     metrics: [{name: depth, json: queue.depth, levels: {warn: 500, crit: 1000}, min: 0}]
-    ok_summary: Orders healthy
+    summary: {ok: Orders healthy}
   - name: Orders busy
     environments: [prod]
     datasource: shop
@@ -107,12 +107,12 @@ pub const SHOP_CHECKS: &str = r#"checks:
     datasource: shop
     cache_for: 5m
     request: {path: /orders/health}
-    ok_summary: workers listed
+    summary: {ok: workers listed}
     foreach:
       path: workers
-      suffix: " ${item.name}"
+      suffix: " {item.name}"
       expect: {json: [{path: busy, equals: false, state: warn}]}
-      ok_summary: idle
+      summary: {ok: idle}
   - name: Error page
     environments: [prod]
     datasource: shop

@@ -37,7 +37,7 @@ AgentOS: checkd
 cached(T,300) 0 "Orders health" depth=3;500;1000;0 Orders healthy\n[OK] HTTP 200\n[OK] status is "ok"\n[OK] depth 3
 cached(T,300) 1 "Orders busy" depth=700;500;1000;0 depth 700 (warn at 500)\n[OK] HTTP 200\n[WARN] depth 700 (warn at 500)
 cached(T,300) 2 "Orders degraded" depth=1830;500;1000;0 status is "degraded", expected "ok", depth 1830 (crit at 1000)\n[OK] HTTP 200\n[CRIT] status is "degraded", expected "ok"\n[CRIT] depth 1830 (crit at 1000)
-cached(T,300) 0 "Orders worker" - workers listed\n[OK] HTTP 200
+cached(T,300) 0 "Orders worker" - workers listed\n[OK] HTTP 200\n[OK] 1 of 2 WARN
 cached(T,300) 0 "Orders worker w1" - idle\n[OK] busy is false
 cached(T,300) 1 "Orders worker w2" - busy is true, expected false\n[WARN] busy is true, expected false
 cached(T,300) 2 "Error page" - HTTP 503 (expected 2xx)\n[CRIT] HTTP 503 (expected 2xx)

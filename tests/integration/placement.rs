@@ -7,9 +7,9 @@ use crate::target::Target;
 use crate::util::{free_port, normalize, run, stderr, stdout};
 
 const CHECKS: &str = r#"checks:
-  - {id: inside, name: Inside, environments: [prod], datasource: shop, cache_for: 1h, run_from: [target], request: {path: "/orders/health?c=inside"}, ok_summary: fine}
-  - {id: shown, name: Shown, environments: [prod], datasource: shop, cache_for: 1h, run_from: [target], elsewhere: skip, request: {path: "/orders/health?c=shown"}, ok_summary: fine}
-  - {id: anywhere, name: Anywhere, environments: [prod], datasource: shop, cache_for: 1h, request: {path: "/orders/health?c=anywhere"}, ok_summary: fine}
+  - {id: inside, name: Inside, environments: [prod], datasource: shop, cache_for: 1h, run_from: [target], request: {path: "/orders/health?c=inside"}, summary: {ok: fine}}
+  - {id: shown, name: Shown, environments: [prod], datasource: shop, cache_for: 1h, run_from: [target], elsewhere: skip, request: {path: "/orders/health?c=shown"}, summary: {ok: fine}}
+  - {id: anywhere, name: Anywhere, environments: [prod], datasource: shop, cache_for: 1h, request: {path: "/orders/health?c=anywhere"}, summary: {ok: fine}}
 "#;
 
 #[test]

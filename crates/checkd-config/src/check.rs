@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use checkd_model::placement::{Elsewhere, Placement, RunFrom};
-use checkd_model::plan::{Evaluation, Foreach, HttpRequest, Job, Probe, Retry, Schedule};
+use checkd_model::plan::{Evaluation, HttpRequest, Job, Probe, Retry, Schedule};
 use checkd_model::JobKey;
 
 use crate::config::{headers, Config, Ds, DsKind, HttpDs};
@@ -17,7 +17,7 @@ use crate::probe::{ProbeTpl, Site};
 use crate::raw;
 use crate::source::SourceFile;
 use crate::suggest::unknown;
-use crate::template::{Scope, Template};
+use crate::template::Scope;
 use crate::values::{positive_duration, Cx, Tpl};
 
 /// A check with its jobs, for the cross-file checks (unique ids, unique services).
@@ -96,6 +96,7 @@ pub(crate) fn resolve(
         return Resolved { id, id_path, jobs };
     };
     let parts = Parts {
+        path,
         src,
         config_src,
         id: &id,
@@ -125,7 +126,7 @@ pub(crate) fn resolve(
         let judging = match &shared {
             Some(judging) => judging,
             None => {
-                let scope = env.scope(cx.env, false);
+                let scope = env.scope(cx.env);
                 own = judging(cx, src, path, raw, datasource, Some(&scope));
                 &own
             }
@@ -138,14 +139,13 @@ pub(crate) fn resolve(
 }
 
 /// The keys of a check whose values judge its runs: where `${…}` makes them per environment.
-const JUDGED: &[&str] = &["expect", "metrics", "foreach", "tls", "ok_summary"];
+const JUDGED: &[&str] = &["expect", "metrics", "foreach", "tls", "summary", "details"];
 
 /// What a check's runs do and how they are judged, for all environments or for one.
 struct Judging {
     /// `None` when it failed (already reported).
     probe: Option<RunTpl>,
     evaluation: Arc<Evaluation>,
-    suffix: Option<Tpl>,
 }
 
 fn judging(
@@ -164,11 +164,10 @@ fn judging(
         Some(kind) => crate::probe::template(cx, src, path, raw, kind, scope).map(RunTpl::Probe),
         None => None,
     };
-    let (evaluation, suffix) = crate::evaluation::evaluation(cx, src, path, raw, scope);
+    let evaluation = crate::evaluation::evaluation(cx, src, path, raw, scope);
     Judging {
         probe,
         evaluation: Arc::new(evaluation),
-        suffix,
     }
 }
 
@@ -205,9 +204,12 @@ fn with_variables<'e>(
         return Cow::Borrowed(env);
     };
     let at = join_key(&join_key(path, "variables"), &env.name);
-    let own = crate::environment::variables(cx, src, &at, &env.name, own);
+    let (own, exposed) = crate::environment::variables(cx, src, &at, &env.name, own);
     let mut env = env.clone();
     env.variables.extend(own);
+    let mut all = BTreeMap::clone(&env.exposed);
+    all.extend(exposed);
+    env.exposed = Arc::new(all);
     Cow::Owned(env)
 }
 
@@ -322,6 +324,8 @@ fn labels(
 
 /// Everything about a check that a job needs, resolved or still templated.
 pub(crate) struct Parts<'a> {
+    /// Key path of the check in its file.
+    pub path: &'a str,
     pub src: &'a SourceFile<'a>,
     pub config_src: &'a SourceFile<'a>,
     pub id: &'a str,
@@ -342,33 +346,28 @@ pub(crate) struct Parts<'a> {
 
 fn job(cx: &mut Cx<'_>, p: &Parts<'_>, judging: &Judging, env: &Env) -> Option<Job> {
     let lookup = cx.env;
-    let scope = env.scope(lookup, false);
+    let scope = env.scope(lookup);
     let src = p.src;
     let service = p.name.resolve(cx, src, &scope);
-    let suffix = match &judging.suffix {
-        Some(tpl) => tpl.resolve(cx, src, &env.scope(lookup, true)).map(Some),
-        None => Some(None),
-    };
-    if let (Some(service), Some(suffix)) = (&service, &suffix) {
-        let full = format!(
-            "{service}{}",
-            suffix
-                .as_deref()
-                .map(Template::without_runtime)
-                .unwrap_or_default()
-        );
+    if let Some(service) = &service {
+        // What every item's name holds: the suffix without its expressions.
+        let foreach = judging.evaluation.foreach.as_ref();
+        let suffix = foreach.map(|f| f.suffix.literal()).unwrap_or_default();
+        let full = format!("{service}{suffix}");
         if let Err(err) = checkd_checkmk::validate_service_name(&full) {
             let message = if full == p.name.text {
                 err
             } else {
                 format!("{err} (resolved to {full:?})")
             };
-            let at = if suffix.is_some() && checkd_checkmk::validate_service_name(service).is_ok() {
-                judging.suffix.as_ref().map_or(&p.name.path, |s| &s.path)
+            let in_suffix =
+                foreach.is_some() && checkd_checkmk::validate_service_name(service).is_ok();
+            let at = if in_suffix {
+                join_key(&join_key(p.path, "foreach"), "suffix")
             } else {
-                &p.name.path
+                p.name.path.clone()
             };
-            cx.push(src.diag(at, message));
+            cx.push(src.diag(&at, message));
         }
     }
     let mut labels = BTreeMap::new();
@@ -393,17 +392,7 @@ fn job(cx: &mut Cx<'_>, p: &Parts<'_>, judging: &Judging, env: &Env) -> Option<J
             crate::probe::resolve(cx, &site, probe, env)
         }
     };
-    let evaluation = match (&judging.evaluation.foreach, &suffix) {
-        (Some(foreach), Some(Some(suffix))) => {
-            let mut evaluation = Evaluation::clone(&judging.evaluation);
-            evaluation.foreach = Some(Foreach {
-                suffix: suffix.clone(),
-                ..foreach.clone()
-            });
-            Arc::new(evaluation)
-        }
-        _ => Arc::clone(&judging.evaluation),
-    };
+    let evaluation = Arc::clone(&judging.evaluation);
     let placement = Placement::resolve(&[&p.ds.run_from, &p.run_from], &env.name, p.elsewhere);
     if !placement.runs_anywhere_in(p.execution_environments.iter().map(String::as_str)) {
         let allowed = placement
@@ -425,7 +414,7 @@ fn job(cx: &mut Cx<'_>, p: &Parts<'_>, judging: &Judging, env: &Env) -> Option<J
         cx.push(src.diag(&p.run_from_path, message));
         return None;
     }
-    let (service, _, host, probe) = (service?, suffix?, env.host.clone()?, probe?);
+    let (service, host, probe) = (service?, env.host.clone()?, probe?);
     if !labels_ok {
         return None;
     }
@@ -442,6 +431,7 @@ fn job(cx: &mut Cx<'_>, p: &Parts<'_>, judging: &Judging, env: &Env) -> Option<J
         placement,
         probe,
         evaluation,
+        variables: Arc::clone(&env.exposed),
     })
 }
 
@@ -450,7 +440,7 @@ fn http_probe(cx: &mut Cx<'_>, p: &Parts<'_>, request: &Request, env: &Env) -> O
     let DsKind::Http(http) = &p.ds.kind else {
         return None;
     };
-    let scope = env.scope(cx.env, false);
+    let scope = env.scope(cx.env);
     let (src, config_src) = (p.src, p.config_src);
     let url = url(cx, p, http, request, env)?;
     let mut headers: Vec<(String, String)> = Vec::new();
@@ -501,7 +491,7 @@ fn url(
     request: &Request,
     env: &Env,
 ) -> Option<String> {
-    let scope = env.scope(cx.env, false);
+    let scope = env.scope(cx.env);
     let (url, at, shown_src) = match (&request.url, &request.path, &http.base_url) {
         (Some(tpl), _, _) => (tpl.resolve(cx, p.src, &scope)?, &tpl.path, p.src),
         (None, Some(path), Some(base)) => {

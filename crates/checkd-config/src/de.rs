@@ -276,9 +276,9 @@ fn describe(node: &Node<'_>) -> String {
         Kind::Seq(_) => "a list".to_string(),
         Kind::Map(_) => "a mapping".to_string(),
         Kind::Scalar { .. } if node.is_null() => "null".to_string(),
-        Kind::Scalar { text, plain: true }
-            if bool_of(text).is_some() || int_of(text).is_some() || float_of(text).is_some() =>
-        {
+        Kind::Scalar {
+            text, plain: true, ..
+        } if bool_of(text).is_some() || int_of(text).is_some() || float_of(text).is_some() => {
             text.to_string()
         }
         Kind::Scalar { text, .. } => format!("{text:?}"),
@@ -383,7 +383,9 @@ impl<'de, 'p> De<'de, 'p> {
 
     fn plain(&self) -> Option<&'de str> {
         match &self.node.kind {
-            Kind::Scalar { text, plain: true } => Some(text),
+            Kind::Scalar {
+                text, plain: true, ..
+            } => Some(text),
             _ => None,
         }
     }
@@ -478,7 +480,9 @@ impl<'de> de::Deserializer<'de> for De<'de, '_> {
             Kind::Seq(items) => visitor.visit_seq(SeqAccess::new(self, items)),
             Kind::Map(entries) => visitor.visit_map(self.map(entries.iter().collect())),
             Kind::Scalar { .. } if self.node.is_null() => visitor.visit_unit(),
-            Kind::Scalar { text, plain: true } => {
+            Kind::Scalar {
+                text, plain: true, ..
+            } => {
                 if let Some(b) = bool_of(text) {
                     visitor.visit_bool(b)
                 } else if let Some(n) = int_of(text) {

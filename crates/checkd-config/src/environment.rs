@@ -5,6 +5,7 @@
 //! checks (`check`) do, through [`Env::scope`].
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use crate::keypath::join_key;
 use crate::raw;
@@ -17,21 +18,19 @@ use crate::values::{is_plain_name, Cx, Tpl};
 pub(crate) struct Env {
     pub name: String,
     pub variables: BTreeMap<String, Value>,
+    /// The variables expressions see (`env.vars`): those that do not read the process
+    /// environment, which may hold a secret. Shared by the jobs of the environment.
+    pub exposed: Arc<BTreeMap<String, String>>,
     /// `None` when the host template failed (already reported).
     pub host: Option<String>,
 }
 
 impl Env {
-    pub fn scope<'a>(
-        &'a self,
-        env: &'a dyn Fn(&str) -> Option<String>,
-        runtime: bool,
-    ) -> Scope<'a> {
+    pub fn scope<'a>(&'a self, env: &'a dyn Fn(&str) -> Option<String>) -> Scope<'a> {
         Scope {
             environment: &self.name,
             variables: Some(&self.variables),
             env,
-            runtime,
         }
     }
 }
@@ -71,14 +70,16 @@ fn environment(
     raw: &raw::Environment,
 ) -> Env {
     let lookup = cx.env;
-    let variables = variables(cx, src, &join_key(path, "variables"), name, &raw.variables);
+    let (variables, exposed) =
+        variables(cx, src, &join_key(path, "variables"), name, &raw.variables);
     let mut env = Env {
         name: name.to_string(),
         variables,
+        exposed: Arc::new(exposed),
         host: None,
     };
     let host_path = join_key(path, "host");
-    let scope = env.scope(lookup, false);
+    let scope = env.scope(lookup);
     let host = Tpl::new(cx, src, host_path.clone(), &raw.host).resolve(cx, src, &scope);
     env.host = host.filter(|host| match checkd_checkmk::validate_host_name(host) {
         Ok(()) => true,
@@ -96,16 +97,18 @@ fn environment(
 }
 
 /// Variables (the environment's, or a check's for one environment) resolved for environment
-/// `name`: each may use `${environment}` and `${env:NAME}`, not another variable.
+/// `name`: each may use `${environment}` and `${env:NAME}`, not another variable. Also those
+/// that expressions may see: the ones that read no process environment variable.
 pub(crate) fn variables(
     cx: &mut Cx<'_>,
     src: &SourceFile,
     path: &str,
     name: &str,
     raw: &BTreeMap<String, String>,
-) -> BTreeMap<String, Value> {
+) -> (BTreeMap<String, Value>, BTreeMap<String, String>) {
     let lookup = cx.env;
     let mut variables = BTreeMap::new();
+    let mut exposed = BTreeMap::new();
     for (var, text) in raw {
         let var_path = join_key(path, var);
         let valid = is_name(var) && var != "item" && var != "index";
@@ -121,12 +124,17 @@ pub(crate) fn variables(
             environment: name,
             variables: None,
             env: lookup,
-            runtime: false,
         };
-        let value = Tpl::new(cx, src, var_path, text)
+        let tpl = Tpl::new(cx, src, var_path, text);
+        let value = tpl
             .resolve(cx, src, &scope)
             .map_or(Value::Broken, Value::Ok);
+        if let (Value::Ok(value), Some(parsed)) = (&value, &tpl.parsed) {
+            if !parsed.reads_env() {
+                exposed.insert(var.clone(), value.clone());
+            }
+        }
         variables.insert(var.clone(), value);
     }
-    variables
+    (variables, exposed)
 }

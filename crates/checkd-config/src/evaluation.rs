@@ -1,9 +1,13 @@
-//! Stage 2 of a check's judgement: `expect`, `metrics` and `foreach` become the plan's
-//! `Expect`, `MetricSpec`s and `Foreach`. None of it depends on the environment.
+//! Stage 2 of a check's judgement: `let`, `expect`, `metrics`, `foreach`, `summary` and
+//! `details` become the plan's `Evaluation`, every expression compiled (checkd-expr) with the
+//! names it may use and every problem placed inside the expression. Its `${…}` are filled in
+//! for the environment the caller gives, when the check uses them.
 
+use checkd_expr::Names;
 use checkd_model::plan::{
-    Comparison, Evaluation, Expect, Foreach, HeaderAssertion, JsonAssertion, JsonPath, JsonTest,
-    MetricSource, MetricSpec, TextAssertion, TextTest,
+    ByState, Comparison, Condition, Evaluation, Expect, Expr, Foreach, ForeachItems,
+    HeaderAssertion, JsonAssertion, JsonPath, JsonTest, MetricSource, MetricSpec, Rollup, Template,
+    TextAssertion, TextTest, Texts,
 };
 use checkd_model::{Levels, State};
 
@@ -21,49 +25,204 @@ fn state(raw: Option<raw::FailState>) -> State {
     }
 }
 
-/// The check's evaluation; the foreach suffix is returned as a template to resolve per environment.
+/// The check's evaluation, with the `${…}` of its texts filled in for `scope` (the caller gives
+/// one whenever the check uses them).
 pub(crate) fn evaluation(
     cx: &mut Cx<'_>,
     src: &SourceFile,
     path: &str,
     check: &raw::Check,
     scope: Option<&Scope<'_>>,
-) -> (Evaluation, Option<Tpl>) {
+) -> Evaluation {
+    let mut names = Names::response();
+    let mut lets = Vec::with_capacity(check.lets.0.len());
+    for (name, source) in &check.lets.0 {
+        let at = join_key(&join_key(path, "let"), name);
+        if let Some(problem) = let_name(name, &names) {
+            cx.push(src.diag_key(&at, problem));
+            continue;
+        }
+        if let Some(expr) = expression(cx, src, &at, source, &names, false) {
+            lets.push((name.clone(), expr));
+        }
+        // Later expressions may use it even when it failed: that is reported once, here.
+        names = names.with(name);
+    }
     let expect = match check.expect.ok() {
-        Some(raw) => expect(cx, src, &join_key(path, "expect"), raw, scope),
+        Some(raw) => expect(cx, src, &join_key(path, "expect"), raw, scope, &names),
         None => Expect::default(),
     };
-    let mut names: Vec<String> = Vec::new();
+    let mut metric_names: Vec<String> = Vec::new();
     if expect.response_time.is_some() {
-        names.push("response_time".to_string());
+        metric_names.push("response_time".to_string());
     }
     let metrics = metrics(
         cx,
         src,
         &join_key(path, "metrics"),
         &check.metrics,
-        &mut names,
+        &mut metric_names,
         scope,
+        &names,
     );
-    let (foreach, suffix) = match check.foreach.as_ref().and_then(raw::Unit::ok) {
-        Some(raw) => {
-            let (foreach, suffix) = foreach(cx, src, &join_key(path, "foreach"), raw, scope);
-            (Some(foreach), suffix)
-        }
-        None => (None, None),
+    let foreach = check
+        .foreach
+        .as_ref()
+        .and_then(raw::Unit::ok)
+        .and_then(|raw| foreach(cx, src, &join_key(path, "foreach"), raw, scope, &names));
+    let texts = texts(cx, src, path, &check.summary, &check.details, scope, &names);
+    Evaluation {
+        lets,
+        expect,
+        metrics,
+        texts,
+        foreach,
+    }
+}
+
+/// Why `name` cannot be a `let` name, if it cannot.
+fn let_name(name: &str, names: &Names) -> Option<String> {
+    if !crate::template::is_name(name) {
+        return Some(format!(
+            "invalid name {name:?}: use letters, digits and _, not starting with a digit"
+        ));
+    }
+    let taken = ["item", "index", "key"].contains(&name) || names.contains(name);
+    taken.then(|| format!("`{name}` is already a name expressions use: pick another"))
+}
+
+/// Compiles a CEL expression written under `path`, each problem at its place in the file.
+pub(crate) fn expression(
+    cx: &mut Cx<'_>,
+    src: &SourceFile,
+    path: &str,
+    source: &str,
+    names: &Names,
+    condition: bool,
+) -> Option<Expr> {
+    if let Some(offset) = source.find("${") {
+        let offset = source[..offset].chars().count();
+        let message = "`${…}` fills in text, not expressions: use env.vars.NAME (or a `let`)";
+        cx.push(src.diag_in(path, source, offset, message));
+        return None;
+    }
+    let compiled = if condition {
+        Expr::condition(source, names)
+    } else {
+        Expr::compile(source, names)
     };
-    (
-        Evaluation {
-            expect,
-            metrics,
-            ok_summary: check
-                .ok_summary
-                .as_ref()
-                .and_then(|t| fill(cx, src, &join_key(path, "ok_summary"), t, scope)),
-            foreach,
-        },
-        suffix,
-    )
+    compiled
+        .map_err(|problems| {
+            for problem in problems {
+                cx.push(src.diag_in(path, source, problem.offset, problem.message));
+            }
+        })
+        .ok()
+}
+
+/// Compiles a template written under `path`: its `${…}` filled in for `scope` first (their
+/// values kept literal), then its `{…}` expressions.
+fn template(
+    cx: &mut Cx<'_>,
+    src: &SourceFile,
+    path: &str,
+    text: &str,
+    scope: Option<&Scope<'_>>,
+    names: &Names,
+) -> Option<Template> {
+    let filled = match scope {
+        Some(scope) if text.contains("${") => {
+            let escape = |value: &str| value.replace('{', "{{").replace('}', "}}");
+            Tpl::new(cx, src, path.to_string(), text).resolve_with(cx, src, scope, &escape)?
+        }
+        _ => text.to_string(),
+    };
+    Template::compile(&filled, names)
+        .map_err(|problems| {
+            for problem in problems {
+                // Offsets count in the filled-in text: exact while nothing was filled in.
+                let offset = if filled == text { problem.offset } else { 0 };
+                cx.push(src.diag_in(path, text, offset, problem.message));
+            }
+        })
+        .ok()
+}
+
+/// `summary` and `details` of a service.
+fn texts(
+    cx: &mut Cx<'_>,
+    src: &SourceFile,
+    path: &str,
+    summary: &Option<raw::Texts>,
+    details: &Option<raw::Texts>,
+    scope: Option<&Scope<'_>>,
+    names: &Names,
+) -> Texts {
+    let mut by_state = |key: &str, raw: &Option<raw::Texts>| {
+        let at = join_key(path, key);
+        let mut one = |at: &str, text: &Option<String>| {
+            text.as_ref()
+                .and_then(|text| template(cx, src, at, text, scope, names))
+        };
+        match raw {
+            None => ByState::default(),
+            Some(raw::Texts::Always(text)) => {
+                let both = one(&at, &Some(text.clone()));
+                ByState {
+                    ok: both.clone(),
+                    problem: both,
+                }
+            }
+            Some(raw::Texts::ByState(texts)) => ByState {
+                ok: one(&join_key(&at, "ok"), &texts.ok),
+                problem: one(&join_key(&at, "problem"), &texts.problem),
+            },
+        }
+    };
+    Texts {
+        summary: by_state("summary", summary),
+        details: by_state("details", details),
+    }
+}
+
+/// The conditions of `expect.that`.
+fn conditions(
+    cx: &mut Cx<'_>,
+    src: &SourceFile,
+    path: &str,
+    raw: &[raw::Condition],
+    scope: Option<&Scope<'_>>,
+    names: &Names,
+) -> Vec<Condition> {
+    exact(raw.iter().enumerate().filter_map(|(i, condition)| {
+        let at = join_index(path, i);
+        match condition {
+            raw::Condition::Plain(source) => Some(Condition {
+                expr: expression(cx, src, &at, source, names, true)?,
+                state: State::Crit,
+                message: None,
+            }),
+            raw::Condition::Full(full) => {
+                let expr = expression(cx, src, &join_key(&at, "cel"), &full.cel, names, true);
+                let message = match &full.message {
+                    Some(text) => Some(template(
+                        cx,
+                        src,
+                        &join_key(&at, "message"),
+                        text,
+                        scope,
+                        names,
+                    )?),
+                    None => None,
+                };
+                Some(Condition {
+                    expr: expr?,
+                    state: state(full.state),
+                    message,
+                })
+            }
+        }
+    }))
 }
 
 fn expect(
@@ -72,6 +231,7 @@ fn expect(
     path: &str,
     raw: &raw::Expect,
     scope: Option<&Scope<'_>>,
+    names: &Names,
 ) -> Expect {
     let mut status = Vec::new();
     if let Some(codes) = &raw.status {
@@ -128,12 +288,14 @@ fn expect(
         .as_ref()
         .map(|levels| duration_levels(cx, src, &join_key(path, "response_time"), levels));
     let json = json_tests(cx, src, &join_key(path, "json"), &raw.json, scope);
+    let conditions = conditions(cx, src, &join_key(path, "that"), &raw.that, scope, names);
     Expect {
         status,
         body,
         headers,
         json,
         response_time,
+        conditions,
     }
 }
 
@@ -341,14 +503,21 @@ fn metrics(
     src: &SourceFile,
     path: &str,
     raw: &[raw::Unit<raw::Metric>],
-    names: &mut Vec<String>,
+    metric_names: &mut Vec<String>,
     scope: Option<&Scope<'_>>,
+    names: &Names,
 ) -> Vec<MetricSpec> {
-    exact(
-        raw.iter()
-            .enumerate()
-            .filter_map(|(i, m)| metric(cx, src, &join_index(path, i), m.ok()?, names, scope)),
-    )
+    exact(raw.iter().enumerate().filter_map(|(i, m)| {
+        metric(
+            cx,
+            src,
+            &join_index(path, i),
+            m.ok()?,
+            metric_names,
+            scope,
+            names,
+        )
+    }))
 }
 
 fn metric(
@@ -356,15 +525,16 @@ fn metric(
     src: &SourceFile,
     path: &str,
     raw: &raw::Metric,
-    names: &mut Vec<String>,
+    metric_names: &mut Vec<String>,
     scope: Option<&Scope<'_>>,
+    names: &Names,
 ) -> Option<MetricSpec> {
     let name_path = join_key(path, "name");
     let mut ok = true;
     if let Err(err) = checkd_checkmk::validate_metric_name(&raw.name) {
         cx.push(src.diag(&name_path, err));
         ok = false;
-    } else if names.contains(&raw.name) {
+    } else if metric_names.contains(&raw.name) {
         let also = if raw.name == "response_time" {
             " (expect.response_time emits it)"
         } else {
@@ -376,17 +546,25 @@ fn metric(
         ));
         ok = false;
     }
-    names.push(raw.name.clone());
-    let keys = [("json", raw.json.is_some()), ("from", raw.from.is_some())];
+    metric_names.push(raw.name.clone());
+    let keys = [
+        ("json", raw.json.is_some()),
+        ("from", raw.from.is_some()),
+        ("cel", raw.cel.is_some()),
+    ];
     let source = if exactly_one(cx, src, path, &keys, "a metric") {
-        match (&raw.json, raw.from) {
-            (Some(text), _) => {
+        match (&raw.json, raw.from, &raw.cel) {
+            (None, None, Some(source)) => {
+                let at = join_key(path, "cel");
+                expression(cx, src, &at, source, names, false).map(MetricSource::Cel)
+            }
+            (Some(text), _, _) => {
                 json_path(cx, src, &join_key(path, "json"), text).map(|json| MetricSource::Json {
                     path: json,
                     length: raw.length,
                 })
             }
-            (None, from) => {
+            (None, from, _) => {
                 if raw.length {
                     let message = "`length` only applies to `json` metrics";
                     cx.push(src.diag_key(&join_key(path, "length"), message));
@@ -434,47 +612,75 @@ fn foreach(
     path: &str,
     raw: &raw::Foreach,
     scope: Option<&Scope<'_>>,
-) -> (Foreach, Option<Tpl>) {
-    let items = json_path(cx, src, &join_key(path, "path"), &raw.path);
+    names: &Names,
+) -> Option<Foreach> {
+    let keys = [("path", raw.path.is_some()), ("cel", raw.cel.is_some())];
+    let items = if exactly_one(cx, src, path, &keys, "a foreach") {
+        match (&raw.path, &raw.cel) {
+            (Some(text), _) => {
+                json_path(cx, src, &join_key(path, "path"), text).map(ForeachItems::Path)
+            }
+            (None, Some(source)) => {
+                expression(cx, src, &join_key(path, "cel"), source, names, false)
+                    .map(ForeachItems::Cel)
+            }
+            (None, None) => None,
+        }
+    } else {
+        None
+    };
+    let names = names.with("item").with("index");
     let suffix_path = join_key(path, "suffix");
-    let suffix = Tpl::new(cx, src, suffix_path.clone(), &raw.suffix);
-    if suffix.parsed.as_ref().is_some_and(|t| !t.has_runtime()) {
-        let message = "the suffix must use ${item.FIELD}, ${item} or ${index} so that every element gets its own service";
+    let suffix = template(cx, src, &suffix_path, &raw.suffix, scope, &names);
+    if suffix
+        .as_ref()
+        .is_some_and(|t| !t.uses("item") && !t.uses("index"))
+    {
+        let message = "the suffix must use `item` or `index` (e.g. \" {item.name}\") so that every item gets its own service";
         cx.push(src.diag(&suffix_path, message));
     }
+    let expect_path = join_key(path, "expect");
     let json = json_tests(
         cx,
         src,
-        &join_key(&join_key(path, "expect"), "json"),
+        &join_key(&expect_path, "json"),
         &raw.expect.json,
         scope,
     );
-    let mut names = Vec::new();
+    let conditions = conditions(
+        cx,
+        src,
+        &join_key(&expect_path, "that"),
+        &raw.expect.that,
+        scope,
+        &names,
+    );
+    let mut metric_names = Vec::new();
     let metrics = metrics(
         cx,
         src,
         &join_key(path, "metrics"),
         &raw.metrics,
-        &mut names,
+        &mut metric_names,
         scope,
+        &names,
     );
-    let foreach = Foreach {
-        path: items.unwrap_or_else(|| JsonPath {
-            text: String::new(),
-            pointer: String::new(),
-        }),
-        suffix: String::new(),
+    let texts = texts(cx, src, path, &raw.summary, &raw.details, scope, &names);
+    Some(Foreach {
+        items: items?,
+        suffix: suffix?,
         expect: Expect {
             json,
+            conditions,
             ..Expect::default()
         },
         metrics,
-        ok_summary: raw
-            .ok_summary
-            .as_ref()
-            .and_then(|t| fill(cx, src, &join_key(path, "ok_summary"), t, scope)),
-    };
-    (foreach, Some(suffix))
+        texts,
+        rollup: match raw.rollup {
+            Some(raw::RollupMode::Worst) => Rollup::Worst,
+            Some(raw::RollupMode::Count) | None => Rollup::Count,
+        },
+    })
 }
 
 /// Upper levels written as durations, in seconds.

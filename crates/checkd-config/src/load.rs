@@ -82,7 +82,7 @@ fn build(cx: &mut Cx<'_>, config_path: &Path, options: &LoadOptions<'_>) -> Opti
                     .evaluation
                     .foreach
                     .as_ref()
-                    .map(|f| f.suffix.as_str())
+                    .map(|f| f.suffix.source())
                     .unwrap_or_default();
                 let service = format!("{}{suffix}", job.service);
                 match services.get(&(job.host.clone(), service.clone())) {

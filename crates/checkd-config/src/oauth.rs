@@ -109,7 +109,7 @@ impl OAuth2Tpl {
     }
 
     fn resolve(&self, cx: &mut Cx<'_>, src: &SourceFile, env: &Env) -> Option<OAuth2> {
-        let scope = env.scope(cx.env, false);
+        let scope = env.scope(cx.env);
         let token_url = self.token_url.resolve(cx, src, &scope);
         if let Some(url) = token_url
             .as_deref()

@@ -74,7 +74,9 @@ pub(crate) fn refuse_blocks(
             kind != "http" && src.has_value(&join_key(path, "expect")),
         ),
         ("metrics", !raw.metrics.is_empty()),
-        ("ok_summary", raw.ok_summary.is_some()),
+        ("let", !raw.lets.0.is_empty()),
+        ("summary", raw.summary.is_some()),
+        ("details", raw.details.is_some()),
         ("foreach", raw.foreach.is_some()),
     ];
     let keys = http
@@ -196,7 +198,7 @@ pub(crate) fn template(
 /// The probe of one job: the templates filled in for `env`.
 pub(crate) fn resolve(cx: &mut Cx<'_>, p: &Site<'_>, probe: &ProbeTpl, env: &Env) -> Option<Probe> {
     let lookup = cx.env;
-    let scope = env.scope(lookup, false);
+    let scope = env.scope(lookup);
     let fill = |cx: &mut Cx<'_>, tpl: &Tpl| tpl.resolve(cx, p.src, &scope);
     match probe {
         ProbeTpl::Tcp(tcp) => {
@@ -265,7 +267,7 @@ fn target(cx: &mut Cx<'_>, p: &Site<'_>, env: &Env) -> Option<(String, u16)> {
         DsKind::Http(_) | DsKind::Command => return None,
     };
     let lookup = cx.env;
-    let host = host_tpl.resolve(cx, p.config_src, &env.scope(lookup, false))?;
+    let host = host_tpl.resolve(cx, p.config_src, &env.scope(lookup))?;
     if host.is_empty() || host.chars().any(|c| c.is_whitespace() || c.is_control()) {
         let message = format!("invalid host {host:?} in environment {}", env.name);
         cx.push(p.config_src.diag(&host_tpl.path, message));

@@ -16,6 +16,13 @@ pub use crate::de::Unit;
 
 /// A string that may use `${NAME}`, `${environment}` and `${env:NAME}`; `$${` is a literal `${`.
 pub type Template = String;
+/// Text with expressions in braces, filled in per run: `"{unhealthy} of {total} workers
+/// unhealthy"` (docs/check-language.md). `${NAME}` variables work as in every template; `{{`
+/// and `}}` are literal braces.
+pub type TextTemplate = String;
+/// A [CEL](https://github.com/google/cel-spec) expression over the response (docs/check-language.md):
+/// `body.workers.filter(w, w.status != "healthy").size()`. Compiled when the config loads.
+pub type Expression = String;
 /// A duration in humantime form: `500ms`, `30s`, `5m`, `1h 30m`.
 pub type Duration = String;
 /// Any YAML value: a scalar, a list or a mapping (compared as JSON).
@@ -610,6 +617,12 @@ pub struct Check {
     /// Default: none
     #[serde(default)]
     pub variables: BTreeMap<String, BTreeMap<String, Template>>,
+    /// Named values: NAME → a CEL expression over the response, evaluated once per run in the
+    /// order written; each may use the ones before, and every other expression of the check
+    /// uses them by name.
+    /// Default: none
+    #[serde(rename = "let", default)]
+    pub lets: Ordered<Expression>,
     /// What to send (`http` datasources).
     /// Required for `http`.
     pub request: Option<Unit<Request>>,
@@ -621,9 +634,14 @@ pub struct Check {
     /// Default: none
     #[serde(default)]
     pub metrics: Vec<Unit<Metric>>,
-    /// Summary when everything is OK; without it the summary lists the results.
-    pub ok_summary: Option<String>,
-    /// One more service per element of a JSON array in the response.
+    /// The service's summary: a text template for every state, or
+    /// `{ok: …, problem: …}`. Without one: the response's status, time and metrics when OK,
+    /// else what failed.
+    pub summary: Option<Texts>,
+    /// Text put before the list of results in the details, like `summary`.
+    pub details: Option<Texts>,
+    /// One more service per item: of the JSON array at `path`, or of the list (or map
+    /// entries) an expression yields.
     pub foreach: Option<Unit<Foreach>>,
     /// What to send and expect on a `tcp` datasource's connection.
     /// Default: connect only
@@ -725,6 +743,11 @@ pub struct Expect {
     /// Default: none
     #[serde(default)]
     pub json: Vec<JsonTest>,
+    /// Conditions: each a CEL expression that must be true, or `{cel: …, state: …, message:
+    /// …}`. A false one gives its state (CRIT by default).
+    /// Default: none
+    #[serde(default)]
+    pub that: Vec<Condition>,
 }
 
 /// A test on a text; exactly one of `equals`, `contains`, `not_contains`, `matches`.
@@ -812,7 +835,7 @@ pub struct Levels {
     pub crit: Option<Number>,
 }
 
-/// A metric taken from each response; exactly one of `json` and `from`.
+/// A metric taken from each response; exactly one of `json`, `from` and `cel`.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Metric {
@@ -827,6 +850,9 @@ pub struct Metric {
     pub length: bool,
     /// A value of the response itself instead of `json`.
     pub from: Option<MetricFrom>,
+    /// A CEL expression giving the value (a number, or a duration as seconds), instead of
+    /// `json` or `from`.
+    pub cel: Option<Expression>,
     /// Upper levels.
     pub levels: Option<Levels>,
     /// Lower levels.
@@ -847,38 +873,178 @@ pub enum MetricFrom {
     BodySize,
 }
 
-/// One service per element of the JSON array at `path`, named by the check's name plus `suffix`.
+/// One more service per item: each element of the JSON array at `path`, or each item of the
+/// list (or entry of the map) that `cel` yields; exactly one of `path` and `cel`.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Foreach {
     /// Path of the array in the JSON body.
+    pub path: Option<String>,
+    /// A CEL expression giving the items: a list, or a map whose entries become items
+    /// `{"key": …, "value": …}`; `flatten(…)` makes nested lists one.
+    pub cel: Option<Expression>,
+    /// Appended to the service name, a text template with `item`
+    /// (the item) and `index` (its position) bound, e.g. `" worker {item.name}"`; it must use
+    /// one of them so that every item gets its own service.
     /// Required.
-    pub path: String,
-    /// Appended to the service name; must use `${item.FIELD}` (a field of the element),
-    /// `${item}` (a scalar element) or `${index}` (its position) so every element gets its own
-    /// service. Templated like the name.
-    /// Required.
-    pub suffix: Template,
-    /// Tests on each element; paths are relative to the element.
+    pub suffix: TextTemplate,
+    /// Tests on each item: `json` paths relative to the item, conditions with `item` bound.
     /// Default: none
     #[serde(default)]
     pub expect: ForeachExpect,
-    /// Metrics of each element; `json` paths are relative to the element.
+    /// Metrics of each item: `json` paths relative to the item, `cel` with `item` bound.
     /// Default: none
     #[serde(default)]
     pub metrics: Vec<Unit<Metric>>,
-    /// Summary of an element's service when everything is OK.
-    pub ok_summary: Option<String>,
+    /// An item's summary, like the check's `summary`.
+    pub summary: Option<Texts>,
+    /// An item's details, like the check's `details`.
+    pub details: Option<Texts>,
+    /// What the check's own service says about its items: `count` adds "2 of 40 CRIT" at its
+    /// own state, `worst` also takes the worst item state.
+    /// Default: `count`
+    pub rollup: Option<RollupMode>,
 }
 
-/// Assertions on each element of a `foreach`.
+/// How the check's own service rolls up its items.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RollupMode {
+    /// "2 of 40 CRIT" in the summary; the state is the service's own.
+    Count,
+    /// The same, and the worst item state.
+    Worst,
+}
+
+/// Assertions on each item of a `foreach`.
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ForeachExpect {
-    /// Tests on values of the element.
+    /// Tests on values of the item.
     /// Default: none
     #[serde(default)]
     pub json: Vec<JsonTest>,
+    /// Conditions on the item, like the check's `expect.that`.
+    /// Default: none
+    #[serde(default)]
+    pub that: Vec<Condition>,
+}
+
+/// A condition: a CEL expression (CRIT when false), or the mapping form.
+#[derive(Debug, Clone, PartialEq, JsonSchema)]
+#[schemars(untagged)]
+pub enum Condition {
+    /// The expression alone.
+    Plain(Expression),
+    /// With its state and message.
+    Full(FullCondition),
+}
+
+/// A condition with its state and message.
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FullCondition {
+    /// The CEL expression that must be true.
+    /// Required.
+    pub cel: Expression,
+    /// The state when it is false.
+    /// Default: `crit`
+    pub state: Option<FailState>,
+    /// What the result says (when it holds and when not), a
+    /// text template. Default: the expression and `is true` or `is
+    /// false`.
+    pub message: Option<TextTemplate>,
+}
+
+impl<'de> Deserialize<'de> for Condition {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Condition;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a CEL expression, or {cel: …, state: …, message: …}")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Condition, E> {
+                Ok(Condition::Plain(v.to_string()))
+            }
+            fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<Condition, A::Error> {
+                FullCondition::deserialize(de::value::MapAccessDeserializer::new(map))
+                    .map(Condition::Full)
+            }
+        }
+        deserializer.deserialize_any(V)
+    }
+}
+
+/// A summary or details: one text template for every state, or one
+/// for OK and one for the other states.
+#[derive(Debug, Clone, PartialEq, JsonSchema)]
+#[schemars(untagged)]
+pub enum Texts {
+    /// For every state.
+    Always(TextTemplate),
+    /// By state.
+    ByState(TextsByState),
+}
+
+/// Texts by state.
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TextsByState {
+    /// When the service is OK.
+    pub ok: Option<TextTemplate>,
+    /// When it is WARN, CRIT or UNKNOWN.
+    pub problem: Option<TextTemplate>,
+}
+
+impl<'de> Deserialize<'de> for Texts {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Texts;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a template, or {ok: …, problem: …}")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Texts, E> {
+                Ok(Texts::Always(v.to_string()))
+            }
+            fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<Texts, A::Error> {
+                TextsByState::deserialize(de::value::MapAccessDeserializer::new(map))
+                    .map(Texts::ByState)
+            }
+        }
+        deserializer.deserialize_any(V)
+    }
+}
+
+/// NAME → value, in the order written.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Ordered<T>(pub Vec<(String, T)>);
+
+impl<T> Default for Ordered<T> {
+    fn default() -> Self {
+        Ordered(Vec::new())
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Ordered<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V<T>(std::marker::PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> Visitor<'de> for V<T> {
+            type Value = Ordered<T>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a mapping")
+            }
+            fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<Ordered<T>, A::Error> {
+                let mut entries = Vec::new();
+                while let Some((key, value)) = map.next_entry::<String, T>()? {
+                    entries.push((key, value));
+                }
+                Ok(Ordered(entries))
+            }
+        }
+        deserializer.deserialize_map(V(std::marker::PhantomData))
+    }
 }
 
 /// `status: 200` or `status: [200, 204]`.
@@ -1123,7 +1289,17 @@ mod schemas {
 
     use schemars::{json_schema, JsonSchema, Schema, SchemaGenerator};
 
-    use super::{Listen, Number, StatusCodes};
+    use super::{Listen, Number, Ordered, StatusCodes};
+
+    impl<T: JsonSchema> JsonSchema for Ordered<T> {
+        fn schema_name() -> Cow<'static, str> {
+            format!("Ordered_{}", T::schema_name()).into()
+        }
+        fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+            let values = generator.subschema_for::<T>();
+            json_schema!({"type": "object", "additionalProperties": values})
+        }
+    }
 
     impl JsonSchema for StatusCodes {
         fn schema_name() -> Cow<'static, str> {

@@ -124,10 +124,12 @@ impl<'t> SourceFile<'t> {
         offset: usize,
         message: impl Into<String>,
     ) -> Diagnostic {
-        let start = self.pos(path);
-        let pos = match self.value_pos(path) {
-            Some(p) => self.offset_pos(p, value, offset).unwrap_or(p),
-            None => start,
+        let pos = match self.find(path) {
+            Some((_, node)) if matches!(node.kind, Kind::Scalar { literal: true, .. }) => {
+                literal_pos(node.pos, value, offset)
+            }
+            Some((_, node)) => self.offset_pos(node.pos, value, offset).unwrap_or(node.pos),
+            None => self.pos(path),
         };
         self.diag_at(pos, path, message)
     }
@@ -167,6 +169,18 @@ impl<'t> SourceFile<'t> {
             line: start.line,
             column: start.column + quote + offset,
         })
+    }
+}
+
+/// A place in a literal block (`|`) starting at `start`: its lines are the file's lines from
+/// there, each at the block's indentation.
+fn literal_pos(start: Pos, value: &str, offset: usize) -> Pos {
+    let before: String = value.chars().take(offset).collect();
+    let line = before.matches('\n').count();
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count());
+    Pos {
+        line: start.line + line,
+        column: start.column + column,
     }
 }
 

@@ -1,9 +1,9 @@
 //! `${…}` templates, resolved per target environment at load time.
 //!
 //! `${NAME}` is a variable of the environment (`${environment}` is its name), `${env:NAME}` a
-//! process environment variable, `$${` a literal `${`. `${item…}` and `${index}` belong to the
-//! runtime (a `foreach` suffix) and are left in place where they are allowed. A variable that
-//! does not exist is an error, never an empty string.
+//! process environment variable, `$${` a literal `${`. A variable that does not exist is an
+//! error, never an empty string. What changes per run (a `foreach` item) is an expression in
+//! braces (`{item.name}`), compiled by checkd-expr, not a `${…}`.
 
 use std::collections::BTreeMap;
 
@@ -20,8 +20,8 @@ pub(crate) enum TemplateError {
     Undefined { name: String, environment: String },
     #[error("undefined environment variable ${{env:{0}}}")]
     UndefinedEnv(String),
-    #[error("${{{0}}} is only available in foreach.suffix")]
-    RuntimeOnly(String),
+    #[error("${{{0}}} is not a variable: what an item holds is an expression in braces, {{{0}}}")]
+    Runtime(String),
     #[error("a variable cannot use another variable (${{{0}}}); only ${{environment}} and ${{env:NAME}}")]
     VariableInVariable(String),
 }
@@ -29,19 +29,8 @@ pub(crate) enum TemplateError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Piece {
     Text(String),
-    Var {
-        name: String,
-        offset: usize,
-    },
-    Env {
-        name: String,
-        offset: usize,
-    },
-    /// `${item…}` or `${index}`, kept verbatim.
-    Runtime {
-        text: String,
-        offset: usize,
-    },
+    Var { name: String, offset: usize },
+    Env { name: String, offset: usize },
 }
 
 /// A parsed template.
@@ -64,8 +53,6 @@ pub(crate) struct Scope<'a> {
     /// `None` while resolving the variables themselves.
     pub variables: Option<&'a BTreeMap<String, Value>>,
     pub env: &'a dyn Fn(&str) -> Option<String>,
-    /// `${item…}` and `${index}` allowed (a foreach suffix).
-    pub runtime: bool,
 }
 
 /// Problems at character offsets; an empty list means "failed because of an error already
@@ -131,10 +118,7 @@ impl Template {
                     offset,
                 }
             } else if is_runtime(&inner) {
-                Piece::Runtime {
-                    text: format!("${{{inner}}}"),
-                    offset,
-                }
+                return Err((offset, TemplateError::Runtime(inner)));
             } else if is_name(&inner) {
                 Piece::Var {
                     name: inner,
@@ -151,38 +135,39 @@ impl Template {
         Ok(Template { pieces })
     }
 
-    /// Fills in every `${…}`; collects every problem in the string.
-    pub fn resolve(&self, scope: &Scope<'_>) -> Result<String, Errors> {
+    /// Whether it reads a process environment variable (`${env:NAME}`).
+    pub fn reads_env(&self) -> bool {
+        self.pieces.iter().any(|p| matches!(p, Piece::Env { .. }))
+    }
+
+    /// Fills in every `${…}`, each value passed through `insert` (the identity, or an escape
+    /// that keeps a value literal in text parsed again, such as an expression template);
+    /// collects every problem in the string.
+    pub fn resolve_with(
+        &self,
+        scope: &Scope<'_>,
+        insert: &dyn Fn(&str) -> String,
+    ) -> Result<String, Errors> {
         let mut out = String::new();
         let mut errors = Vec::new();
         let mut silent = false;
         for piece in &self.pieces {
             match piece {
                 Piece::Text(text) => out.push_str(text),
-                Piece::Runtime { text, offset } => {
-                    if scope.runtime {
-                        out.push_str(text);
-                    } else {
-                        errors.push((
-                            *offset,
-                            TemplateError::RuntimeOnly(text[2..text.len() - 1].to_string()),
-                        ));
-                    }
-                }
                 Piece::Env { name, offset } => match (scope.env)(name) {
-                    Some(value) => out.push_str(&value),
+                    Some(value) => out.push_str(&insert(&value)),
                     None => errors.push((*offset, TemplateError::UndefinedEnv(name.clone()))),
                 },
                 Piece::Var { name, offset } => {
                     if name == "environment" {
-                        out.push_str(scope.environment);
+                        out.push_str(&insert(scope.environment));
                         continue;
                     }
                     match scope.variables.map(|vars| vars.get(name)) {
                         None => {
                             errors.push((*offset, TemplateError::VariableInVariable(name.clone())))
                         }
-                        Some(Some(Value::Ok(value))) => out.push_str(value),
+                        Some(Some(Value::Ok(value))) => out.push_str(&insert(value)),
                         Some(Some(Value::Broken)) => silent = true,
                         Some(None) => errors.push((
                             *offset,
@@ -201,33 +186,6 @@ impl Template {
             Err(errors)
         }
     }
-
-    /// The text with runtime placeholders removed: what must already be a valid service name.
-    pub fn without_runtime(resolved: &str) -> String {
-        let mut out = String::new();
-        let mut rest = resolved;
-        while let Some(start) = rest.find("${") {
-            out.push_str(&rest[..start]);
-            match rest[start..].find('}') {
-                Some(end) if is_runtime(&rest[start + 2..start + end]) => {
-                    rest = &rest[start + end + 1..]
-                }
-                _ => {
-                    out.push_str("${");
-                    rest = &rest[start + 2..];
-                }
-            }
-        }
-        out.push_str(rest);
-        out
-    }
-
-    /// Whether the template has a `${item…}` or `${index}` placeholder.
-    pub fn has_runtime(&self) -> bool {
-        self.pieces
-            .iter()
-            .any(|p| matches!(p, Piece::Runtime { .. }))
-    }
 }
 
 #[cfg(test)]
@@ -241,34 +199,47 @@ mod tests {
         ])
     }
 
-    fn resolve(text: &str, runtime: bool) -> Result<String, Errors> {
+    fn resolve(text: &str) -> Result<String, Errors> {
         let vars = vars();
         let env = |name: &str| (name == "HOME").then(|| "/root".to_string());
         let scope = Scope {
             environment: "prod",
             variables: Some(&vars),
             env: &env,
-            runtime,
         };
-        Template::parse(text).map_err(|e| vec![e])?.resolve(&scope)
+        Template::parse(text)
+            .map_err(|e| vec![e])?
+            .resolve_with(&scope, &|v| v.to_string())
+    }
+
+    #[test]
+    fn filled_in_values_can_be_escaped() {
+        let vars = vars();
+        let env = |_: &str| None;
+        let scope = Scope {
+            environment: "p{r}od",
+            variables: Some(&vars),
+            env: &env,
+        };
+        let escape = |v: &str| v.replace('{', "{{").replace('}', "}}");
+        let got = Template::parse("{x} ${environment}")
+            .unwrap()
+            .resolve_with(&scope, &escape);
+        assert_eq!(got, Ok("{x} p{{r}}od".to_string()));
     }
 
     #[test]
     fn resolves_variables_env_and_escapes() {
         assert_eq!(
-            resolve("a-${environment}-${region}", false),
+            resolve("a-${environment}-${region}"),
             Ok("a-prod-eu".to_string())
         );
-        assert_eq!(resolve("${env:HOME}/x", false), Ok("/root/x".to_string()));
+        assert_eq!(resolve("${env:HOME}/x"), Ok("/root/x".to_string()));
         assert_eq!(
-            resolve("$${region} $$ $x {}", false),
+            resolve("$${region} $$ $x {}"),
             Ok("${region} $$ $x {}".to_string())
         );
-        assert_eq!(
-            resolve("w ${item.name} #${index}", true),
-            Ok("w ${item.name} #${index}".to_string())
-        );
-        assert_eq!(resolve("ünï ${nope}", false).unwrap_err()[0].0, 4);
+        assert_eq!(resolve("ünï ${nope}").unwrap_err()[0].0, 4);
     }
 
     #[test]
@@ -296,12 +267,12 @@ mod tests {
             ),
             (
                 "${item.x}",
-                vec![(0, TemplateError::RuntimeOnly("item.x".into()))],
+                vec![(0, TemplateError::Runtime("item.x".into()))],
             ),
             ("${broken}", vec![]),
         ];
         for (text, want) in cases {
-            assert_eq!(resolve(text, false), Err(want), "{text}");
+            assert_eq!(resolve(text), Err(want), "{text}");
         }
         assert_eq!(
             TemplateError::Undefined {
@@ -310,14 +281,6 @@ mod tests {
             }
             .to_string(),
             "undefined variable ${region} in environment prod"
-        );
-    }
-
-    #[test]
-    fn strips_runtime_placeholders() {
-        assert_eq!(
-            Template::without_runtime("Orders ${item.name} #${index} ${x}"),
-            "Orders  # ${x}"
         );
     }
 }

@@ -37,10 +37,12 @@ pub(crate) struct Node<'t> {
 #[derive(Clone, Debug)]
 pub(crate) enum Kind<'t> {
     /// `text` after escapes and folding. Only a `plain` scalar (no quotes, no block style, no
-    /// `!!str` tag) can mean null, a boolean or a number.
+    /// `!!str` tag) can mean null, a boolean or a number. A `literal` block (`|`) keeps its
+    /// lines as written, so a place in its text is a place in the file.
     Scalar {
         text: Cow<'t, str>,
         plain: bool,
+        literal: bool,
     },
     Seq(Vec<Node<'t>>),
     /// Keys in document order, merged keys after the mapping's own; no key twice.
@@ -66,7 +68,7 @@ impl<'t> Node<'t> {
 
     /// A plain `null`, `~` or nothing at all.
     pub fn is_null(&self) -> bool {
-        matches!(&self.kind, Kind::Scalar { text, plain: true }
+        matches!(&self.kind, Kind::Scalar { text, plain: true, .. }
             if matches!(text.as_ref(), "" | "~" | "null" | "Null" | "NULL"))
     }
 
@@ -153,7 +155,11 @@ pub(crate) fn parse(text: &str) -> Parsed<'_> {
                 };
                 let node = Node {
                     pos,
-                    kind: Kind::Scalar { text, plain },
+                    kind: Kind::Scalar {
+                        text,
+                        plain,
+                        literal: style == ScalarStyle::Literal,
+                    },
                 };
                 builder.value(node, anchor)
             }
@@ -440,7 +446,7 @@ mod tests {
 
     fn show(node: &Node<'_>) -> String {
         match &node.kind {
-            Kind::Scalar { text, plain } => {
+            Kind::Scalar { text, plain, .. } => {
                 format!(
                     "{}:{}{}",
                     node.pos.line,

@@ -112,7 +112,18 @@ impl Tpl {
     /// The string for one environment; `None` after reporting why not (or silently, when an
     /// error reported elsewhere is the cause).
     pub fn resolve(&self, cx: &mut Cx<'_>, src: &SourceFile, scope: &Scope<'_>) -> Option<String> {
-        match self.parsed.as_ref()?.resolve(scope) {
+        self.resolve_with(cx, src, scope, &|value| value.to_string())
+    }
+
+    /// [`Tpl::resolve`] with every filled-in value passed through `insert`.
+    pub fn resolve_with(
+        &self,
+        cx: &mut Cx<'_>,
+        src: &SourceFile,
+        scope: &Scope<'_>,
+        insert: &dyn Fn(&str) -> String,
+    ) -> Option<String> {
+        match self.parsed.as_ref()?.resolve_with(scope, insert) {
             Ok(value) => Some(value),
             Err(errors) => {
                 for (offset, err) in errors {

@@ -29,19 +29,25 @@ impl Problem {
 #[error("{message}")]
 pub struct EvalError {
     pub message: String,
+    /// The run's step budget ran out: the expression was stopped, not wrong.
+    pub stopped: bool,
 }
 
 impl EvalError {
     pub(crate) fn new(message: impl Into<String>) -> EvalError {
         EvalError {
             message: one_line(&message.into()),
+            stopped: false,
         }
     }
 
     pub(crate) fn budget(limit: u64) -> EvalError {
-        EvalError::new(format!(
-            "expression stopped after {limit} steps (the run's budget)"
-        ))
+        EvalError {
+            stopped: true,
+            ..EvalError::new(format!(
+                "expression stopped after {limit} steps (the run's budget)"
+            ))
+        }
     }
 }
 

@@ -337,8 +337,32 @@ impl<'s> Scope<'s> {
     /// `name` (`body`, `item`), as JSON; `None` when nothing is there. A step into a list takes
     /// an index, a step into a map a key.
     pub fn pointer(&self, name: &str, pointer: &str) -> Option<serde_json::Value> {
-        let root = self.ctx.get_variable(name)?;
-        let mut current: CowVal<'_, '_> = root;
+        let found = self.at(name, pointer)?;
+        Some(value::from_val(found.as_ref()).to_json())
+    }
+
+    /// The elements of the list at a JSON pointer under `name`, as a `foreach` iterates them;
+    /// else what is there instead (`None`: nothing).
+    pub fn items_at(
+        &self,
+        name: &str,
+        pointer: &str,
+    ) -> Result<Items<'_>, Option<serde_json::Value>> {
+        let found = self.at(name, pointer).ok_or(None)?;
+        let list = match (found.get_type().kind(), found.as_iterable()) {
+            (Kind::List, Some(list)) => list,
+            _ => return Err(Some(value::from_val(found.as_ref()).to_json())),
+        };
+        let mut items: Vec<Box<dyn Val + '_>> = Vec::new();
+        let mut elements = list.iter();
+        while let Some(item) = elements.next() {
+            items.push(item.clone_as_boxed());
+        }
+        Ok(Items { items })
+    }
+
+    fn at(&self, name: &str, pointer: &str) -> Option<CowVal<'_, 's>> {
+        let mut current = self.ctx.get_variable(name)?;
         for raw in pointer.split('/').skip(1) {
             let segment = raw.replace("~1", "/").replace("~0", "~");
             let next = {
@@ -357,7 +381,7 @@ impl<'s> Scope<'s> {
             };
             current = CowVal::Owned(next);
         }
-        Some(value::from_val(current.as_ref()).to_json())
+        Some(current)
     }
 
     /// A child scope binding `item` (and `index`: int position) for one item. An index past the

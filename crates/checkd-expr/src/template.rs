@@ -117,6 +117,17 @@ impl Template {
         self.inner.parts.iter().all(|p| matches!(p, Part::Text(_)))
     }
 
+    /// The text without its expressions: what every rendering contains.
+    pub fn literal(&self) -> String {
+        self.parts()
+            .iter()
+            .filter_map(|part| match part {
+                Part::Text(text) => Some(text.as_str()),
+                Part::Expr(_) => None,
+            })
+            .collect()
+    }
+
     /// Whether one of its expressions uses the bound `name`.
     pub fn uses(&self, name: &str) -> bool {
         self.parts().iter().any(|part| match part {

@@ -12,6 +12,8 @@ use crate::placement::Placement;
 use crate::probe::{CommandSpec, TcpSpec, TlsSpec};
 use crate::{JobKey, Levels, Secret, State};
 
+pub use checkd_expr::{Expr, Template};
+
 /// Everything a checkd instance needs to run, resolved from the daemon config and checks.
 #[derive(Clone, Debug)]
 pub struct Plan {
@@ -109,9 +111,12 @@ pub struct Job {
     /// From which execution environments the job may run.
     pub placement: Placement,
     pub probe: Probe,
-    /// Shared by the jobs of one check (one per environment) unless an environment templates
-    /// it (a `foreach` suffix).
+    /// Shared by the jobs of one check (one per environment) unless the check takes values
+    /// per environment where its runs are judged.
     pub evaluation: Arc<Evaluation>,
+    /// The target environment's variables as expressions see them (`env.vars`): shared by
+    /// the jobs of one environment; those that read the process environment are left out.
+    pub variables: Arc<BTreeMap<String, String>>,
 }
 
 /// Nagios-style soft states: after an OK result, a non-OK one is reported only when
@@ -179,25 +184,129 @@ pub struct OAuth2 {
 /// How a response becomes services.
 #[derive(Clone, Debug, Default)]
 pub struct Evaluation {
+    /// Named values (`let`), evaluated in order before anything else; the check's other
+    /// expressions use them by name.
+    pub lets: Vec<(String, Expr)>,
     pub expect: Expect,
     pub metrics: Vec<MetricSpec>,
-    /// Summary when every partial is OK; `None` joins the partials.
-    pub ok_summary: Option<String>,
-    /// One service per item of a JSON array in the response.
+    /// The summary and details of the check's own service.
+    pub texts: Texts,
+    /// One service per item of a list (or entry of a map) in the response.
     pub foreach: Option<Foreach>,
 }
 
-/// Produce one service per element of the array at `path`.
+impl Evaluation {
+    /// Whether anything looks into the body as JSON (a JSON path, or an expression or
+    /// template using `body`): a run parses it only then.
+    pub fn needs_json(&self) -> bool {
+        let expect = |e: &Expect| {
+            !e.json.is_empty()
+                || e.conditions
+                    .iter()
+                    .any(|c| c.expr.uses("body") || uses(&c.message))
+        };
+        let metrics = |m: &[MetricSpec]| {
+            m.iter().any(|m| match &m.source {
+                MetricSource::Json { .. } => true,
+                MetricSource::Cel(expr) => expr.uses("body"),
+                MetricSource::ResponseTime | MetricSource::BodySize => false,
+            })
+        };
+        let texts = |t: &Texts| {
+            [
+                &t.summary.ok,
+                &t.summary.problem,
+                &t.details.ok,
+                &t.details.problem,
+            ]
+            .into_iter()
+            .any(uses)
+        };
+        let foreach = |f: &Foreach| {
+            matches!(&f.items, ForeachItems::Path(_))
+                || matches!(&f.items, ForeachItems::Cel(e) if e.uses("body"))
+                || f.suffix.uses("body")
+                || expect(&f.expect)
+                || metrics(&f.metrics)
+                || texts(&f.texts)
+        };
+        self.lets.iter().any(|(_, e)| e.uses("body"))
+            || expect(&self.expect)
+            || metrics(&self.metrics)
+            || texts(&self.texts)
+            || self.foreach.as_ref().is_some_and(foreach)
+    }
+}
+
+fn uses(template: &Option<Template>) -> bool {
+    template.as_ref().is_some_and(|t| t.uses("body"))
+}
+
+/// Summary and details templates of a service, by the state it ends in.
+#[derive(Clone, Debug, Default)]
+pub struct Texts {
+    pub summary: ByState,
+    pub details: ByState,
+}
+
+/// A template for when the service is OK, and one for when it is not.
+#[derive(Clone, Debug, Default)]
+pub struct ByState {
+    pub ok: Option<Template>,
+    pub problem: Option<Template>,
+}
+
+impl ByState {
+    /// The template for a service in `state`.
+    pub fn for_state(&self, state: State) -> Option<&Template> {
+        if state == State::Ok {
+            self.ok.as_ref()
+        } else {
+            self.problem.as_ref()
+        }
+    }
+}
+
+/// One more service per item.
 #[derive(Clone, Debug)]
 pub struct Foreach {
-    pub path: JsonPath,
-    /// Appended to the job's service name; `${item.FIELD}` takes a field of the item,
-    /// `${item}` the item itself when it is a scalar, `${index}` its position.
-    pub suffix: String,
-    /// Assertions and metrics whose JSON paths are relative to the item.
+    pub items: ForeachItems,
+    /// Appended to the job's service name, with the item bound (`" worker {item.name}"`).
+    pub suffix: Template,
+    /// Assertions and metrics of each item: JSON paths relative to the item, expressions
+    /// with `item` and `index` bound.
     pub expect: Expect,
     pub metrics: Vec<MetricSpec>,
-    pub ok_summary: Option<String>,
+    pub texts: Texts,
+    pub rollup: Rollup,
+}
+
+/// Where the items of a `foreach` come from.
+#[derive(Clone, Debug)]
+pub enum ForeachItems {
+    /// The array at a JSON path.
+    Path(JsonPath),
+    /// A list, or a map whose entries become `{"key": …, "value": …}` items.
+    Cel(Expr),
+}
+
+/// What the check's own service says about its `foreach` items.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Rollup {
+    /// "2 of 40 CRIT", at the service's own state.
+    #[default]
+    Count,
+    /// The same, in the worst state of the items.
+    Worst,
+}
+
+/// A condition (`expect.that`): its state when false, and what it says.
+#[derive(Clone, Debug)]
+pub struct Condition {
+    pub expr: Expr,
+    pub state: State,
+    /// Said whether it holds or not; without, the expression and `is true`/`is false`.
+    pub message: Option<Template>,
 }
 
 /// Assertions on a response; each yields one partial result.
@@ -210,6 +319,8 @@ pub struct Expect {
     pub json: Vec<JsonAssertion>,
     /// Levels on the response time, in seconds; also emitted as the `response_time` metric.
     pub response_time: Option<Levels>,
+    /// Conditions written as expressions (`that`).
+    pub conditions: Vec<Condition>,
 }
 
 /// A test on a piece of text; a failed test gives `state`.
@@ -336,6 +447,8 @@ pub struct MetricSpec {
 pub enum MetricSource {
     /// The number (or, with `length`, the length) at a JSON path.
     Json { path: JsonPath, length: bool },
+    /// The value of an expression: a number, or a duration as seconds.
+    Cel(Expr),
     /// Seconds from sending the request to the end of the body.
     ResponseTime,
     /// Bytes of the response body.

@@ -32,6 +32,7 @@ pub fn job(check: &str, environment: &str) -> Job {
             oauth2: None,
         }),
         evaluation: Default::default(),
+        variables: Default::default(),
     }
 }
 

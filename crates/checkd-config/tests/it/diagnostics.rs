@@ -318,7 +318,7 @@ fn template_syntax() {
     assert_snapshot!(diagnostics(&[("checks/a.yaml", file)]), @r#"
 checks/a.yaml:2:19: checks[0].name: unterminated ${ (missing })
 checks/a.yaml:6:18: checks[0].labels.a: empty ${}
-checks/a.yaml:6:28: checks[0].labels.b: ${item.name} is only available in foreach.suffix
+checks/a.yaml:6:28: checks[0].labels.b: ${item.name} is not a variable: what an item holds is an expression in braces, {item.name}
 "#);
 }
 
@@ -427,13 +427,13 @@ checks/a.yaml:12:25: checks[0].expect.json[1].length: `length` cannot be combine
 checks/a.yaml:13:47: checks[0].expect.json[2].equals: with `length`, `equals` needs a number, found "many"
 checks/a.yaml:14:25: checks[0].expect.json[3].gt: expected a finite number, found NaN
 checks/a.yaml:16:16: checks[0].metrics[0].name: metric name "queue depth" contains ' ' (allowed: A-Z a-z 0-9 - _ .)
-checks/a.yaml:17:20: checks[0].metrics[1].from: a metric takes only one of `json` or `from`, found json and from
+checks/a.yaml:17:20: checks[0].metrics[1].from: a metric takes only one of `json`, `from` or `cel`, found json and from
 checks/a.yaml:18:44: checks[0].metrics[2].levels.warn: warn (10) is above crit (5); upper levels need warn ≤ crit
 checks/a.yaml:18:79: checks[0].metrics[2].lower_levels.warn: warn (1) is below crit (2); lower levels need warn ≥ crit
 checks/a.yaml:18:97: checks[0].metrics[2].min: min (9) is above max (1)
 checks/a.yaml:19:16: checks[0].metrics[3].name: duplicate metric name "ok"
 checks/a.yaml:19:37: checks[0].metrics[3].length: `length` only applies to `json` metrics
-checks/a.yaml:23:16: checks[0].foreach.expect.status: unknown key `status`, expected `json`
+checks/a.yaml:23:16: checks[0].foreach.expect.status: unknown key `status`, expected one of: json, that
 "#);
 }
 
@@ -598,8 +598,8 @@ fn every_broken_entry_of_a_file_is_reported_and_the_rest_still_resolves() {
 "#;
     assert_snapshot!(diagnostics(&[("checks/a.yaml", a), ("checks/b.yaml", b)]), @r#"
 checks/b.yaml:2:101: checks[0].retries: expected a non-negative integer, found "many"
-checks/b.yaml:3:92: checks[1].colour: unknown key `colour`, expected one of: name, id, environments, datasource, cache_for, schedule, timezone, grace, timeout, stale_after, retries, retry_interval, run_from, elsewhere, labels, variables, request, expect, metrics, ok_summary, foreach, tcp, tls, command
-checks/b.yaml:3:105: checks[1].size: unknown key `size`, expected one of: name, id, environments, datasource, cache_for, schedule, timezone, grace, timeout, stale_after, retries, retry_interval, run_from, elsewhere, labels, variables, request, expect, metrics, ok_summary, foreach, tcp, tls, command
+checks/b.yaml:3:92: checks[1].colour: unknown key `colour`, expected one of: name, id, environments, datasource, cache_for, schedule, timezone, grace, timeout, stale_after, retries, retry_interval, run_from, elsewhere, labels, variables, let, request, expect, metrics, summary, details, foreach, tcp, tls, command
+checks/b.yaml:3:105: checks[1].size: unknown key `size`, expected one of: name, id, environments, datasource, cache_for, schedule, timezone, grace, timeout, stale_after, retries, retry_interval, run_from, elsewhere, labels, variables, let, request, expect, metrics, summary, details, foreach, tcp, tls, command
 checks/b.yaml:4:5: checks[2]: missing required key `datasource`
 checks/b.yaml:5:12: checks[3].name: duplicate check id "Orders", first defined at checks/a.yaml:2
 checks/b.yaml:5:12: checks[3].name: service "Orders" on host orders-prod is already defined at checks/a.yaml:2
@@ -680,5 +680,48 @@ checks/a.yaml:9:7: checks[0].variables.qa: unknown environment "qa", defined: pr
 checks/a.yaml:12:45: checks[0].metrics[0].levels.warn: expected a number, found "lots" (from "${warn}" in environment staging)
 checks/a.yaml:12:63: checks[0].metrics[0].levels.crit: undefined variable ${crit} in environment prod
 checks/a.yaml:12:63: checks[0].metrics[0].levels.crit: undefined variable ${crit} in environment staging
+"#);
+}
+
+#[test]
+fn expression_problems_point_inside_the_expression() {
+    let file = r#"checks:
+  - name: Workers
+    environments: [prod]
+    datasource: orders
+    cache_for: 1m
+    request: {path: /workers}
+    let:
+      unhealthy: 'body.workers.filter(w, w.status != "healthy").sise()'
+      total: bodyy.workers.size()
+      status: 1
+    expect:
+      that:
+        - unhealthy < totl
+        - cel: |
+            unhealthy == 0 &&
+              body.workers.all(w, w.name ==)
+          state: warn
+        - {cel: "unhealthy + 1", message: "{unhealthy} of {total"}
+        - "env.vars.x == '${region}'"
+    metrics:
+      - {name: u, cel: "uhealthy", levels: {warn: 1, crit: 3}}
+    summary: {ok: "all {total} fine", problem: "{unhealthy} of {totl} down"}
+    foreach:
+      cel: body.workers
+      suffix: " worker"
+"#;
+    assert_snapshot!(diagnostics(&[("checks/a.yaml", file)]), @r#"
+checks/a.yaml:8:65: checks[0].let.unhealthy: unknown function `sise`, did you mean `size`?
+checks/a.yaml:9:14: checks[0].let.total: unknown name `bodyy`, did you mean `body`?
+checks/a.yaml:10:7: checks[0].let.status: `status` is already a name expressions use: pick another
+checks/a.yaml:13:23: checks[0].expect.that[0]: unknown name `totl`, did you mean `total`?
+checks/a.yaml:16:44: checks[0].expect.that[1].cel: syntax error: unexpected `)`
+checks/a.yaml:18:18: checks[0].expect.that[2].cel: a condition must be a boolean, but this is arithmetic, which gives a number (compare it: `… > 0`)
+checks/a.yaml:18:59: checks[0].expect.that[2].message: a `{` that is never closed: write `{{` for a brace
+checks/a.yaml:19:11: checks[0].expect.that[3]: `${…}` fills in text, not expressions: use env.vars.NAME (or a `let`)
+checks/a.yaml:21:25: checks[0].metrics[0].cel: unknown name `uhealthy`, did you mean `unhealthy`?
+checks/a.yaml:22:65: checks[0].summary.problem: unknown name `totl`, did you mean `total`?
+checks/a.yaml:25:15: checks[0].foreach.suffix: the suffix must use `item` or `index` (e.g. " {item.name}") so that every item gets its own service
 "#);
 }

@@ -35,13 +35,13 @@ const RICH: &str = r#"checks:
       - {name: depth, json: queue.depth, levels: {warn: 500, crit: 1000}, min: 0, max: 5000}
       - {name: workers, json: workers, length: true, lower_levels: {warn: 2, crit: 1}}
       - {name: rt, from: response_time}
-    ok_summary: "Orders API healthy"
+    summary: {ok: "Orders API healthy"}
     foreach:
       path: workers
-      suffix: " worker ${item.name}"
+      suffix: " worker {item.name}"
       expect: {json: [{path: busy, equals: false}]}
       metrics: [{name: load, json: load, levels: {warn: 0.8, crit: 0.95}}]
-      ok_summary: idle
+      summary: {ok: idle}
   - <<: *base
     name: Report
     id: report

@@ -157,7 +157,9 @@ fn anchor(heading: &str) -> String {
 
 /// An enum whose variants carry settings, written as a mapping tagged by `type`.
 fn is_tagged(item: &Item) -> bool {
-    item.is_enum && item.fields.iter().any(|v| !v.ty.is_empty())
+    item.is_enum
+        && item.fields.iter().any(|v| !v.ty.is_empty())
+        && !item.attrs.iter().any(|a| a.contains("untagged"))
 }
 
 fn inner<'a>(ty: &'a str, wrapper: &str) -> Option<&'a str> {
@@ -182,12 +184,20 @@ impl Renderer<'_> {
         if let Some(t) = inner(ty, "Vec") {
             return format!("list of {}", self.ty(t, &format!("{path}[]")));
         }
+        if let Some(t) = inner(ty, "Ordered") {
+            return format!(
+                "mapping of NAME → {} (in order)",
+                self.ty(t, &format!("{path}.NAME"))
+            );
+        }
         if let Some(t) = inner(ty, "BTreeMap").and_then(|t| t.strip_prefix("String, ")) {
             return format!("mapping of NAME → {}", self.ty(t, &format!("{path}.NAME")));
         }
         let simple = match ty {
             "String" => Some("string"),
             "Template" => Some("[template](#templates)"),
+            "Expression" => Some("[CEL expression](#expressions)"),
+            "TextTemplate" => Some("[text template](#text-templates)"),
             "Duration" => Some("[duration](#durations)"),
             "JsonValue" => Some("any value"),
             "bool" => Some("boolean"),
@@ -205,6 +215,15 @@ impl Renderer<'_> {
             .items
             .get(ty)
             .unwrap_or_else(|| panic!("raw.rs type {ty} has no rendering"));
+        if item.is_enum && item.attrs.iter().any(|a| a.contains("untagged")) {
+            // One of several shapes: each variant's type.
+            let shapes: Vec<String> = item
+                .fields
+                .iter()
+                .map(|variant| self.ty(&variant.ty, path))
+                .collect();
+            return shapes.join(", or ");
+        }
         if item.is_enum && !is_tagged(item) {
             let names: Vec<String> = item.fields.iter().map(|v| format!("`{}`", v.key)).collect();
             return match names.split_last() {
@@ -321,7 +340,12 @@ fn render() -> String {
         renderer.section(&mut out, root, "");
     }
     out.push_str("\n## Value types\n");
-    for (name, heading) in [("Template", "Templates"), ("Duration", "Durations")] {
+    for (name, heading) in [
+        ("Template", "Templates"),
+        ("Expression", "Expressions"),
+        ("TextTemplate", "Text templates"),
+        ("Duration", "Durations"),
+    ] {
         out.push_str(&format!("\n### {heading}\n\n{}\n", aliases[name].join(" ")));
     }
     out

@@ -5,8 +5,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use checkd_model::plan::{
-    CacheLayer, Comparison, Datasource, Evaluation, JsonTest, MetricSource, Probe, Schedule,
-    TextTest,
+    CacheLayer, Comparison, Datasource, Evaluation, ForeachItems, JsonTest, MetricSource, Probe,
+    Schedule, TextTest,
 };
 use checkd_model::{Levels, State};
 use chrono::{Datelike, TimeZone, Timelike, Weekday};
@@ -196,7 +196,7 @@ datasources: {d: {type: http, base_url: "https://x.example"}}
     let e = &job.evaluation;
     assert!(e.expect.status.is_empty() && e.expect.body.is_empty() && e.expect.json.is_empty());
     assert!(e.expect.headers.is_empty() && e.expect.response_time.is_none());
-    assert!(e.metrics.is_empty() && e.ok_summary.is_none() && e.foreach.is_none());
+    assert!(e.metrics.is_empty() && e.texts.summary.ok.is_none() && e.foreach.is_none());
 }
 
 #[test]
@@ -391,13 +391,13 @@ fn assertions_metrics_and_foreach() {
       - {name: depth, json: queue.depth, levels: {warn: 500, crit: 1000}, min: 0, max: 5000}
       - {name: workers, json: workers, length: true, lower_levels: {warn: 2, crit: 1}}
       - {name: size, from: body_size}
-    ok_summary: all good
+    summary: {ok: all good}
     foreach:
       path: workers
-      suffix: " worker ${item.name} in ${region}"
+      suffix: " worker {item.name} in ${region}"
       expect: {json: [{path: busy, equals: false}]}
       metrics: [{name: load, json: load, levels: {warn: 0.8, crit: 0.95}}]
-      ok_summary: idle
+      summary: {ok: idle}
 "#;
     let plan = plan(&[("checks/c.yaml", check)]);
     let e = &plan.jobs[0].evaluation;
@@ -474,12 +474,16 @@ fn assertions_metrics_and_foreach() {
         }
     );
     assert!(matches!(m[2].source, MetricSource::BodySize));
-    assert_eq!(e.ok_summary.as_deref(), Some("all good"));
+    assert_eq!(
+        e.texts.summary.ok.as_ref().map(|t| t.source()),
+        Some("all good")
+    );
+    assert!(e.texts.summary.problem.is_none());
 
     let foreach = e.foreach.as_ref().unwrap();
-    assert_eq!(foreach.path.pointer, "/workers");
-    // Runtime placeholders stay for the evaluator; environment variables are filled in.
-    assert_eq!(foreach.suffix, " worker ${item.name} in eu");
+    assert!(matches!(&foreach.items, ForeachItems::Path(p) if p.pointer == "/workers"));
+    // Variables are filled in at load; the item is an expression for each run.
+    assert_eq!(foreach.suffix.source(), " worker {item.name} in eu");
     assert!(matches!(
         &foreach.expect.json[0].test,
         JsonTest::Equals(serde_json::Value::Bool(false))
@@ -491,7 +495,10 @@ fn assertions_metrics_and_foreach() {
             crit: Some(0.95)
         }
     );
-    assert_eq!(foreach.ok_summary.as_deref(), Some("idle"));
+    assert_eq!(
+        foreach.texts.summary.ok.as_ref().map(|t| t.source()),
+        Some("idle")
+    );
 }
 
 #[test]
@@ -920,4 +927,74 @@ fn a_check_without_per_environment_values_shares_one_evaluation() {
         &plan.jobs[0].evaluation,
         &plan.jobs[1].evaluation
     ));
+}
+
+#[test]
+fn the_check_language_compiles_into_the_evaluation() {
+    let check = r#"checks:
+  - name: Workers
+    environments: [prod, staging]
+    datasource: orders
+    cache_for: 1m
+    request: {path: /workers}
+    let:
+      unhealthy: 'body.workers.filter(w, w.status != "healthy").size()'
+      total: body.workers.size()
+    expect:
+      that:
+        - status == 200
+        - {cel: unhealthy < total, state: warn, message: "{unhealthy} of {total} down"}
+    metrics:
+      - {name: unhealthy, cel: unhealthy, levels: {warn: 1, crit: 3}}
+    summary: "{unhealthy} of {total} workers unhealthy"
+    details: {problem: "see the dashboard"}
+    foreach:
+      cel: body.workers
+      suffix: " worker {item.name}"
+      expect: {that: ['item.status == "healthy"']}
+      rollup: worst
+"#;
+    let plan = plan(&[("checks/c.yaml", check)]);
+    let job = &plan.jobs[0];
+    let e = &job.evaluation;
+    let lets: Vec<(&str, &str)> = e
+        .lets
+        .iter()
+        .map(|(n, x)| (n.as_str(), x.source()))
+        .collect();
+    assert_eq!(
+        lets,
+        [
+            (
+                "unhealthy",
+                r#"body.workers.filter(w, w.status != "healthy").size()"#
+            ),
+            ("total", "body.workers.size()")
+        ]
+    );
+    assert_eq!(e.expect.conditions.len(), 2);
+    assert_eq!(e.expect.conditions[1].state, State::Warn);
+    assert!(matches!(&e.metrics[0].source, MetricSource::Cel(x) if x.source() == "unhealthy"));
+    assert_eq!(
+        e.texts.summary.ok.as_ref().map(|t| t.source()),
+        e.texts.summary.problem.as_ref().map(|t| t.source()),
+    );
+    assert!(e.texts.details.ok.is_none() && e.texts.details.problem.is_some());
+    let foreach = e.foreach.as_ref().unwrap();
+    assert!(matches!(&foreach.items, ForeachItems::Cel(x) if x.source() == "body.workers"));
+    assert_eq!(foreach.rollup, checkd_model::plan::Rollup::Worst);
+    assert!(e.needs_json());
+    // Both environments share one evaluation: nothing in it differs between them.
+    assert!(Arc::ptr_eq(
+        &plan.jobs[0].evaluation,
+        &plan.jobs[1].evaluation
+    ));
+    // Expressions see the environment's variables, but not one read from the process
+    // environment (it may be a secret).
+    let vars: Vec<(&str, &str)> = job
+        .variables
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    assert_eq!(vars, [("region", "eu")]);
 }

@@ -1,23 +1,39 @@
-//! Judging a response: one [`Partial`] per assertion and metric, folded with [`combine`].
+//! Judging a response: one [`Partial`] per assertion, condition and metric, folded into the
+//! job's services. The body is parsed (when anything looks into it) and bound once, in a
+//! [`Run`] every expression of the check shares.
 
 use std::time::Duration;
 
-use checkd_model::plan::{Evaluation, Job, MetricSource, MetricSpec};
+use checkd_expr::{Response, Run};
+use checkd_model::plan::{Evaluation, Job};
 use checkd_model::{Levels, Partial, ServiceResult, State};
+use chrono::{DateTime, Utc};
 
 use super::json::Document;
-use super::judge::{judge, service};
+use super::judge::{failed, judge, service, Place, Unbound};
 use super::{foreach, text, HttpResponse};
 
 /// Turns a response into the job's services: the base service (always, first), then one per
-/// `foreach` item in array order. Pure: no IO, no clock.
-pub fn evaluate(job: &Job, evaluation: &Evaluation, response: &HttpResponse) -> Vec<ServiceResult> {
+/// `foreach` item in order. Pure: no IO; `now` is what expressions see as the current time.
+pub fn evaluate(
+    job: &Job,
+    evaluation: &Evaluation,
+    response: &HttpResponse,
+    now: DateTime<Utc>,
+) -> Vec<ServiceResult> {
+    let input = Response {
+        status: response.status,
+        headers: &response.headers,
+        body: &response.body,
+        elapsed: response.elapsed,
+        now,
+        environment: &job.key.environment,
+        variables: &job.variables,
+        json: evaluation.needs_json(),
+    };
+    let run = Run::new(&input, Run::DEFAULT_BUDGET);
+    let mut scope = run.scope();
     let expect = &evaluation.expect;
-    // Parsed only when something looks into it, so plain-text checks never pay for it.
-    let parsed = needs_json(evaluation).then(|| {
-        serde_json::from_slice::<serde_json::Value>(&response.body).map_err(|e| e.to_string())
-    });
-    let document = Document::new(parsed.as_ref().map(|p| p.as_ref().map_err(String::as_str)));
 
     let mut partials = vec![status(response.status, &expect.status)];
     if let Some(levels) = expect.response_time {
@@ -36,31 +52,51 @@ pub fn evaluate(job: &Job, evaluation: &Evaluation, response: &HttpResponse) -> 
             .iter()
             .map(|h| text::header(h, &response.headers)),
     );
-    let first_metric = judge(
-        &expect.json,
-        &evaluation.metrics,
-        &document,
-        "response",
-        response,
-        &mut partials,
-    );
-
-    let mut items = Vec::new();
-    if let Some(spec) = &evaluation.foreach {
-        if let Some(root) = document.get(&mut partials) {
-            items = foreach::items(job, spec, root, response, &mut partials);
+    let mut unbound = Unbound::default();
+    for (name, expr) in &evaluation.lets {
+        if unbound.blocks(expr) {
+            unbound.add(name);
+        } else if let Err(error) = scope.bind(name, expr) {
+            partials.push(failed(expr.source(), &error));
+            unbound.add(name);
         }
     }
-
-    let default_summary = default_summary(response, &partials[first_metric..]);
-    let ok_summary = evaluation.ok_summary.as_deref().unwrap_or(&default_summary);
+    let document = Document::new(&scope, "body", run.body_error());
+    let place = Place {
+        document: &document,
+        scope: &scope,
+        unbound: &unbound,
+        root: "response",
+    };
+    let first_metric = judge(expect, &evaluation.metrics, &place, response, &mut partials);
+    let mut default_summary = default_summary(response, &partials[first_metric..]);
+    let mut items = Vec::new();
+    if let Some(spec) = &evaluation.foreach {
+        let mut judged = foreach::Judged {
+            job,
+            spec,
+            scope: &scope,
+            document: &document,
+            unbound: &unbound,
+            response,
+        };
+        items = judged.items(&mut partials);
+        if let Some(rollup) = foreach::rollup(spec, &items) {
+            default_summary.push_str(", ");
+            default_summary.push_str(&rollup.text);
+            partials.push(rollup);
+        }
+    }
     // Exactly as long as needed: every record on the board keeps this vector.
     let mut services = Vec::with_capacity(1 + items.len());
     services.push(service(
         job,
         job.service.clone(),
-        &partials,
-        Some(ok_summary),
+        partials,
+        &evaluation.texts,
+        &scope,
+        &unbound,
+        Some(&default_summary),
     ));
     services.append(&mut items);
     services
@@ -79,19 +115,15 @@ pub(crate) fn misbehaved(
         .into_iter()
         .collect();
     partials.push(Partial::new(State::Crit, problem));
-    vec![service(
-        job,
-        job.service.clone(),
-        &partials,
-        evaluation.ok_summary.as_deref(),
-    )]
-}
-
-fn needs_json(evaluation: &Evaluation) -> bool {
-    let json_metric = |spec: &MetricSpec| matches!(spec.source, MetricSource::Json { .. });
-    !evaluation.expect.json.is_empty()
-        || evaluation.metrics.iter().any(json_metric)
-        || evaluation.foreach.is_some()
+    let combined = checkd_model::combine(&partials, None);
+    vec![ServiceResult {
+        service: job.service.clone(),
+        state: combined.state,
+        summary: combined.summary,
+        details: combined.details,
+        metrics: combined.metrics,
+        labels: job.labels.clone(),
+    }]
 }
 
 fn status(code: u16, expected: &[u16]) -> Partial {

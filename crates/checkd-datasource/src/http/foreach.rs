@@ -1,131 +1,139 @@
-//! `foreach`: one service per element of a JSON array, named by a suffix template.
+//! `foreach`: one service per item (the array at a path, or what an expression yields), named
+//! by a suffix template, and what the check's own service says about them (the roll-up).
+//!
+//! It deliberately judges nothing itself: each item's service is judged by `judge.rs` in a
+//! scope that binds the item.
 
 use std::collections::HashSet;
 
-use checkd_model::plan::{Foreach, Job, JsonPath};
-use checkd_model::{format_number, Partial, ServiceResult, State};
-use serde_json::Value;
+use checkd_expr::{Items, Scope};
+use checkd_model::plan::{Foreach, ForeachItems, Job, Rollup};
+use checkd_model::{Partial, ServiceResult, State};
 
 use super::json::{self, Document};
-use super::judge::{judge, service};
+use super::judge::{failed, judge, service, Place, Unbound};
 use super::HttpResponse;
 
-/// The item services, in array order. A missing array or one of the wrong kind is a CRIT
-/// partial on the base service (`base`) and no items.
-pub(super) fn items(
-    job: &Job,
-    spec: &Foreach,
-    document: &Value,
-    response: &HttpResponse,
-    base: &mut Vec<Partial>,
-) -> Vec<ServiceResult> {
-    let name = json::name(&spec.path, "response");
-    let items = match spec.path.lookup(document) {
-        Some(Value::Array(items)) => items,
-        Some(other) => {
-            let text = format!("{name} is {}, expected an array", json::kind(other));
-            base.push(Partial::new(State::Crit, text));
-            return Vec::new();
-        }
-        None => {
-            base.push(Partial::new(State::Crit, format!("no value at {name}")));
-            return Vec::new();
-        }
-    };
-    // The base service's name is taken too: an empty suffix must not shadow it.
-    let mut taken = HashSet::from([job.service.clone()]);
-    let mut services = Vec::with_capacity(items.len());
-    for (index, item) in items.iter().enumerate() {
-        let mut partials = Vec::new();
-        let suffix = suffix(&spec.suffix, item, index, &mut partials);
-        let name = unique(format!("{}{suffix}", job.service), index, &mut taken);
-        let item_document = Document::new(Some(Ok(item)));
-        judge(
-            &spec.expect.json,
-            &spec.metrics,
-            &item_document,
-            "item",
-            response,
-            &mut partials,
-        );
-        services.push(service(job, name, &partials, spec.ok_summary.as_deref()));
-    }
-    services
+/// What the items of one response are judged with.
+pub(super) struct Judged<'a, 's> {
+    pub job: &'a Job,
+    pub spec: &'a Foreach,
+    pub scope: &'a Scope<'s>,
+    pub document: &'a Document<'a, 's>,
+    pub unbound: &'a Unbound,
+    pub response: &'a HttpResponse,
 }
 
-/// Fills `${item.FIELD}`, `${item}` and `${index}`; anything else stays as written. A value
-/// that cannot name the item is replaced by its index and explained in a CRIT partial.
-fn suffix(template: &str, item: &Value, index: usize, partials: &mut Vec<Partial>) -> String {
-    let mut out = String::new();
-    let mut rest = template;
-    while let Some(start) = rest.find("${") {
-        out.push_str(&rest[..start]);
-        let after = &rest[start + 2..];
-        let Some(end) = after.find('}') else {
-            rest = &rest[start..];
-            break;
+impl Judged<'_, '_> {
+    /// The item services, in order. Items that cannot be found are a CRIT partial on the base
+    /// service (`base`) and no items.
+    pub(super) fn items(&mut self, base: &mut Vec<Partial>) -> Vec<ServiceResult> {
+        let items = match &self.spec.items {
+            ForeachItems::Path(path) => {
+                let name = json::name(path, "response");
+                match self.document.lookup(path, base) {
+                    None => return Vec::new(),
+                    Some(_) => match self.scope.items_at("body", &path.pointer) {
+                        Ok(items) => items,
+                        Err(Some(other)) => {
+                            let text =
+                                format!("{name} is {}, expected an array", json::kind(&other));
+                            base.push(Partial::new(State::Crit, text));
+                            return Vec::new();
+                        }
+                        Err(None) => {
+                            base.push(Partial::new(State::Crit, format!("no value at {name}")));
+                            return Vec::new();
+                        }
+                    },
+                }
+            }
+            ForeachItems::Cel(expr) if self.unbound.blocks(expr) => return Vec::new(),
+            ForeachItems::Cel(expr) => match self.scope.items(expr) {
+                Ok(items) => items,
+                Err(error) => {
+                    base.push(failed(expr.source(), &error));
+                    return Vec::new();
+                }
+            },
         };
-        let placeholder = &after[..end];
-        match fill(placeholder, item, index, partials) {
-            Some(text) => out.push_str(&text),
-            None => out.push_str(&rest[start..start + 2 + end + 1]),
-        }
-        rest = &after[end + 1..];
+        self.services(&items)
     }
-    out.push_str(rest);
-    out
-}
 
-fn fill(
-    placeholder: &str,
-    item: &Value,
-    index: usize,
-    partials: &mut Vec<Partial>,
-) -> Option<String> {
-    let (found, what, missing) = match placeholder {
-        "index" => return Some(index.to_string()),
-        "item" => (Some(item), format!("item {index}"), String::new()),
-        _ => {
-            let field = placeholder.strip_prefix("item.")?;
-            let path = JsonPath::parse(field).ok()?;
-            let missing = format!("no value at {field} in item {index}");
-            (
-                path.lookup(item),
-                format!("{field} of item {index}"),
-                missing,
-            )
+    fn services(&self, items: &Items<'_>) -> Vec<ServiceResult> {
+        // The base service's name is taken too: an empty suffix must not shadow it.
+        let mut taken = HashSet::from([self.job.service.clone()]);
+        let mut services = Vec::with_capacity(items.len());
+        for index in 0..items.len() {
+            let scope = self.scope.with_item(items, index);
+            let mut partials = Vec::new();
+            let suffix = match scope.render(&self.spec.suffix) {
+                Ok(suffix) => printable(&suffix),
+                Err(error) => {
+                    let mut failure = failed(self.spec.suffix.source(), &error);
+                    failure.text.push_str(" (needed for the service name)");
+                    partials.push(failure);
+                    format!("{}{index}", self.spec.suffix.literal())
+                }
+            };
+            let name = unique(format!("{}{suffix}", self.job.service), index, &mut taken);
+            let document = Document::new(&scope, "item", None);
+            let place = Place {
+                document: &document,
+                scope: &scope,
+                unbound: self.unbound,
+                root: "item",
+            };
+            judge(
+                &self.spec.expect,
+                &self.spec.metrics,
+                &place,
+                self.response,
+                &mut partials,
+            );
+            services.push(service(
+                self.job,
+                name,
+                partials,
+                &self.spec.texts,
+                &scope,
+                self.unbound,
+                None,
+            ));
         }
-    };
-    let problem = match found {
-        Some(value) => match scalar(value) {
-            Some(text) => return Some(text),
-            None => format!("{what} is {}, expected a scalar", json::kind(value)),
-        },
-        None => missing,
-    };
-    partials.push(Partial::new(
-        State::Crit,
-        format!("{problem} (needed for the service name)"),
-    ));
-    Some(index.to_string())
+        services
+    }
 }
 
-/// A string, number or boolean as it reads in a service name.
-fn scalar(value: &Value) -> Option<String> {
-    let text = match value {
-        Value::String(text) => text.clone(),
-        Value::Number(number) => number
-            .as_f64()
-            .map_or_else(|| number.to_string(), format_number),
-        Value::Bool(flag) => flag.to_string(),
-        Value::Null | Value::Array(_) | Value::Object(_) => return None,
+/// The base service's word on its items: "2 of 40 CRIT, 1 of 40 WARN", or "40 items OK"; OK
+/// itself, or the worst item state with `rollup: worst`.
+pub(super) fn rollup(spec: &Foreach, items: &[ServiceResult]) -> Option<Partial> {
+    let total = items.len();
+    let worst = items.iter().map(|s| s.state).max()?;
+    let text = if worst == State::Ok {
+        format!("{total} {} OK", if total == 1 { "item" } else { "items" })
+    } else {
+        [State::Crit, State::Unknown, State::Warn]
+            .into_iter()
+            .filter_map(|state| {
+                let count = items.iter().filter(|s| s.state == state).count();
+                (count > 0).then(|| format!("{count} of {total} {state}"))
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
     };
-    // A line break in a service name would break the Checkmk output.
-    Some(
-        text.chars()
-            .map(|c| if c.is_control() { ' ' } else { c })
-            .collect(),
-    )
+    let state = match spec.rollup {
+        Rollup::Count => State::Ok,
+        Rollup::Worst => worst,
+    };
+    Some(Partial::new(state, text))
+}
+
+/// A service name is one line: control characters become spaces.
+fn printable(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
 }
 
 /// `name`, or `name #<index>` when an earlier service already has that name.

@@ -1,43 +1,55 @@
-//! Looking into the JSON of a response: assertions, numbers for metrics, and the words
-//! that say what was found where.
+//! Looking into the JSON of a response by path: assertions, numbers for metrics, and the
+//! words that say what was found where. The body is parsed once, by the run that expressions
+//! use too; a path is a lookup into it.
+//!
+//! It deliberately evaluates no expression (`judge.rs` does) and knows nothing of services.
 
 use std::cell::Cell;
 
+use checkd_expr::Scope;
 use checkd_model::plan::{JsonAssertion, JsonPath, JsonTest};
 use checkd_model::{format_number, Partial, State};
 use serde_json::Value;
 
-/// The JSON document of a response (or a `foreach` item), which may have failed to parse.
+/// The JSON document of a response (`body`) or of a `foreach` item (`item`), in a scope.
 #[derive(Debug)]
-pub(super) struct Document<'a> {
-    parsed: Option<Result<&'a Value, &'a str>>,
+pub(super) struct Document<'d, 's> {
+    scope: &'d Scope<'s>,
+    /// The bound name the paths start at.
+    name: &'static str,
+    /// Why the body is not JSON, when it is not.
+    error: Option<&'d str>,
     reported: Cell<bool>,
 }
 
-impl<'a> Document<'a> {
-    /// `None` when nothing needed the JSON, so it was not parsed.
-    pub(super) fn new(parsed: Option<Result<&'a Value, &'a str>>) -> Document<'a> {
+impl<'d, 's> Document<'d, 's> {
+    pub(super) fn new(scope: &'d Scope<'s>, name: &'static str, error: Option<&'d str>) -> Self {
         Document {
-            parsed,
+            scope,
+            name,
+            error,
             reported: Cell::new(false),
         }
     }
 
-    /// The document, or `None` after pushing (once) the CRIT partial saying it is not JSON:
-    /// that one partial stands in for every JSON assertion and metric.
-    pub(super) fn get(&self, partials: &mut Vec<Partial>) -> Option<&'a Value> {
-        match self.parsed? {
-            Ok(value) => Some(value),
-            Err(error) => {
-                if !self.reported.replace(true) {
-                    partials.push(Partial::new(
-                        State::Crit,
-                        format!("response is not JSON: {error}"),
-                    ));
-                }
-                None
+    /// What is at `path` (`Some(None)`: nothing), or `None` after pushing (once) the CRIT
+    /// partial saying the document is not JSON: that one partial stands in for every JSON
+    /// assertion and metric.
+    pub(super) fn lookup(
+        &self,
+        path: &JsonPath,
+        partials: &mut Vec<Partial>,
+    ) -> Option<Option<Value>> {
+        if let Some(error) = self.error {
+            if !self.reported.replace(true) {
+                partials.push(Partial::new(
+                    State::Crit,
+                    format!("response is not JSON: {error}"),
+                ));
             }
+            return None;
         }
+        Some(self.scope.pointer(self.name, &path.pointer))
     }
 }
 
@@ -50,17 +62,15 @@ pub(super) fn name<'p>(path: &'p JsonPath, root: &'p str) -> &'p str {
     }
 }
 
-/// The number at `path`, or the length there with `length`; `Err` says what was wrong.
+/// The number `found` at `path`, or its length with `length`; `Err` says what was wrong.
 pub(super) fn number(
-    doc: &Value,
+    found: Option<&Value>,
     path: &JsonPath,
     length: bool,
     root: &str,
 ) -> Result<f64, String> {
     let name = name(path, root);
-    let value = path
-        .lookup(doc)
-        .ok_or_else(|| format!("no value at {name}"))?;
+    let value = found.ok_or_else(|| format!("no value at {name}"))?;
     if length {
         return measure(value, name).map(|n| n as f64);
     }
@@ -69,9 +79,9 @@ pub(super) fn number(
         .ok_or_else(|| format!("{name} is {}, expected a number", kind(value)))
 }
 
-pub(super) fn assertion(assertion: &JsonAssertion, doc: &Value, root: &str) -> Partial {
+/// The partial of one assertion on what was `found` at its path.
+pub(super) fn assertion(assertion: &JsonAssertion, found: Option<&Value>, root: &str) -> Partial {
     let name = name(&assertion.path, root);
-    let found = assertion.path.lookup(doc);
     if let JsonTest::Exists(expected) = assertion.test {
         return match (found, expected) {
             (Some(_), true) => Partial::new(State::Ok, format!("{name} exists")),
@@ -173,10 +183,15 @@ pub(super) fn render(value: &Value) -> String {
             .map_or_else(|| number.to_string(), format_number),
         other => other.to_string(),
     };
-    if text.chars().count() <= MAX_CHARS {
+    cut(text, MAX_CHARS)
+}
+
+/// `text` cut to `max` characters, with `…` when it was longer.
+pub(super) fn cut(text: String, max: usize) -> String {
+    if text.chars().count() <= max {
         text
     } else {
-        let cut: String = text.chars().take(MAX_CHARS).collect();
+        let cut: String = text.chars().take(max).collect();
         format!("{cut}…")
     }
 }

@@ -94,7 +94,9 @@ impl HttpClient {
             .await;
         match &*fetched {
             Ok(fetch::Fetched::Complete(response)) => {
-                Outcome::Evaluated(evaluate(job, &job.evaluation, response))
+                let now =
+                    chrono::DateTime::from_timestamp_millis(sharing.now_ms()).unwrap_or_default();
+                Outcome::Evaluated(evaluate(job, &job.evaluation, response, now))
             }
             Ok(fetch::Fetched::Misbehaved { status, problem }) => {
                 Outcome::Evaluated(evaluate::misbehaved(job, &job.evaluation, *status, problem))

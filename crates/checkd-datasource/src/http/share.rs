@@ -51,6 +51,11 @@ pub(crate) struct Policy {
 }
 
 impl Sharing {
+    /// The wall time now, as every run of these datasources reads it.
+    pub(crate) fn now_ms(&self) -> i64 {
+        self.clock.now_ms()
+    }
+
     pub(crate) fn new(store: Arc<dyn Store>, producer: String, counters: Arc<Counters>) -> Sharing {
         Sharing {
             store,

@@ -531,7 +531,7 @@ fn a_configured_ok_summary_replaces_the_default_only_when_all_is_ok() {
             json: vec![json("name", JsonTest::Equals(value!("x")), State::Warn)],
             ..Expect::default()
         },
-        ok_summary: Some(summary.to_string()),
+        texts: ok_summary(summary),
         ..Evaluation::default()
     };
     let details = "[OK] HTTP 200\n[OK] name is \"x\"";
@@ -571,6 +571,7 @@ fn the_order_of_partials_is_status_time_body_headers_json_metrics() {
                 warn: Some(1.0),
                 crit: None,
             }),
+            conditions: Vec::new(),
         },
         metrics: vec![json_metric("free", "queue.free")],
         ..Evaluation::default()

@@ -125,7 +125,7 @@ async fn the_request_carries_method_headers_body_userinfo_and_our_user_agent() {
                 .collect(),
             ..Expect::default()
         },
-        ok_summary: Some("echoed".to_string()),
+        texts: ok_summary("echoed"),
         ..Evaluation::default()
     };
     let mut job = request_job("POST", &url, Duration::from_secs(5), evaluation);
@@ -261,7 +261,7 @@ async fn a_declared_length_beyond_the_limit_is_crit_without_reading() {
             "body_size",
             checkd_model::plan::MetricSource::BodySize,
         )],
-        ok_summary: Some("big".to_string()),
+        texts: ok_summary("big"),
         ..Evaluation::default()
     };
     let job = get(&server.url("/big"), evaluation);
@@ -282,7 +282,7 @@ async fn redirects_are_followed_up_to_the_limit() {
             json: vec![json("status", JsonTest::Equals(value!("ok")), State::Crit)],
             ..Expect::default()
         },
-        ok_summary: Some("healthy".to_string()),
+        texts: ok_summary("healthy"),
         ..Evaluation::default()
     };
     let job = get(&server.url("/redirect"), evaluation());

@@ -1,6 +1,8 @@
 //! `foreach`: item services, their names, and what goes wrong with the array.
 
-use checkd_model::plan::{Evaluation, Expect, Foreach, JsonTest, MetricSpec};
+use checkd_model::plan::{
+    Evaluation, Expect, Foreach, ForeachItems, JsonTest, MetricSpec, Rollup, Texts,
+};
 use checkd_model::{Metric, ServiceResult, State};
 use serde_json::json as value;
 
@@ -8,11 +10,12 @@ use crate::support::*;
 
 fn foreach(path_text: &str, suffix: &str) -> Foreach {
     Foreach {
-        path: path(path_text),
-        suffix: suffix.to_string(),
+        items: ForeachItems::Path(path(path_text)),
+        suffix: template(suffix),
         expect: Expect::default(),
         metrics: Vec::new(),
-        ok_summary: Some("present".to_string()),
+        texts: ok_summary("present"),
+        rollup: Rollup::Count,
     }
 }
 
@@ -23,8 +26,14 @@ fn over(spec: Foreach) -> Evaluation {
     }
 }
 
-fn base_ok() -> ServiceResult {
-    svc(SERVICE, State::Ok, "HTTP 200 in 81 ms", "[OK] HTTP 200")
+/// The base service, OK, rolling up its items.
+fn base_ok(rollup: &str) -> ServiceResult {
+    svc(
+        SERVICE,
+        State::Ok,
+        &format!("HTTP 200 in 81 ms, {rollup}"),
+        &format!("[OK] HTTP 200\n[OK] {rollup}"),
+    )
 }
 
 fn present(name: &str) -> ServiceResult {
@@ -35,7 +44,7 @@ fn present(name: &str) -> ServiceResult {
 fn names(array: serde_json::Value, suffix: &str) -> Vec<String> {
     let job = job(over(foreach("items", suffix)));
     let body = value!({ "items": array }).to_string();
-    let services = checkd_datasource::evaluate(&job, &job.evaluation, &response(200, &body));
+    let services = checkd_datasource::evaluate(&job, &job.evaluation, &response(200, &body), now());
     services.into_iter().map(|s| s.service).collect()
 }
 
@@ -55,8 +64,8 @@ fn items_are_judged_relative_to_themselves_after_the_base_service() {
             upper: levels(500.0, 1000.0),
             ..json_metric("depth", "depth")
         }],
-        ok_summary: None,
-        ..foreach("queues", " ${item.name}")
+        texts: Texts::default(),
+        ..foreach("queues", " {item.name}")
     };
     let depth = |value: f64| Metric {
         upper: levels(500.0, 1000.0),
@@ -66,7 +75,7 @@ fn items_are_judged_relative_to_themselves_after_the_base_service() {
         over(spec),
         response(200, QUEUES),
         &[
-            base_ok(),
+            base_ok("1 of 2 CRIT"),
             with_metrics(
                 svc(
                     "Orders API orders",
@@ -96,14 +105,14 @@ fn the_item_ok_summary_is_used_when_the_item_is_ok() {
             json: vec![json("depth", JsonTest::Exists(true), State::Warn)],
             ..Expect::default()
         },
-        ok_summary: Some("queue is there".to_string()),
-        ..foreach("queues", " ${index}")
+        texts: ok_summary("queue is there"),
+        ..foreach("queues", " {index}")
     };
     check(
         over(spec),
         response(200, QUEUES),
         &[
-            base_ok(),
+            base_ok("2 items OK"),
             svc(
                 "Orders API 0",
                 State::Ok,
@@ -124,15 +133,15 @@ fn the_item_ok_summary_is_used_when_the_item_is_ok() {
 fn suffixes_take_fields_scalars_and_indexes() {
     let queues = value!([{"name": "orders", "meta": {"region": "eu"}}, {"name": "billing", "meta": {"region": "us"}}]);
     assert_eq!(
-        names(queues.clone(), " ${item.name}"),
+        names(queues.clone(), " {item.name}"),
         ["Orders API", "Orders API orders", "Orders API billing"]
     );
     assert_eq!(
-        names(queues, " ${item.meta.region}/${index}"),
+        names(queues, " {item.meta.region}/{index}"),
         ["Orders API", "Orders API eu/0", "Orders API us/1"]
     );
     assert_eq!(
-        names(value!(["web1", 2.5, true]), " ${item}"),
+        names(value!(["web1", 2.5, true]), " {item}"),
         [
             "Orders API",
             "Orders API web1",
@@ -141,12 +150,12 @@ fn suffixes_take_fields_scalars_and_indexes() {
         ]
     );
     assert_eq!(
-        names(value!(["a\nb"]), " ${item}"),
+        names(value!(["a\nb"]), " {item}"),
         ["Orders API", "Orders API a b"]
     );
     assert_eq!(
-        names(value!([1]), " ${other} ${item"),
-        ["Orders API", "Orders API ${other} ${item"]
+        names(value!([{"a": 1}]), " {item.a + 1}-{{x}}"),
+        ["Orders API", "Orders API 2-{x}"]
     );
 }
 
@@ -154,7 +163,7 @@ fn suffixes_take_fields_scalars_and_indexes() {
 fn duplicate_names_get_the_index_of_the_later_item() {
     let items = value!([{"name": "a"}, {"name": "a"}, {"name": "b"}, {"name": "a"}]);
     assert_eq!(
-        names(items, " ${item.name}"),
+        names(items, " {item.name}"),
         [
             "Orders API",
             "Orders API a",
@@ -171,34 +180,19 @@ fn duplicate_names_get_the_index_of_the_later_item() {
 }
 
 #[test]
-fn a_field_missing_for_the_name_falls_back_to_the_index_and_is_crit() {
+fn a_suffix_that_fails_falls_back_to_the_index_and_is_crit() {
     let body = r#"{"items": [{"name": "a"}, {"id": 7}, {"name": {"x": 1}}]}"#;
-    let crit = |name: &str, text: &str| svc(name, State::Crit, text, &format!("[CRIT] {text}"));
+    let text =
+        r#"expression "{item.name}" failed: no such key: name (needed for the service name)"#;
     check(
-        over(foreach("items", " ${item.name}")),
+        over(foreach("items", " {item.name}")),
         response(200, body),
         &[
-            base_ok(),
+            base_ok("1 of 3 CRIT"),
             present("Orders API a"),
-            crit(
-                "Orders API 1",
-                "no value at name in item 1 (needed for the service name)",
-            ),
-            crit(
-                "Orders API 2",
-                "name of item 2 is an object, expected a scalar (needed for the service name)",
-            ),
-        ],
-    );
-    check(
-        over(foreach("items", " ${item}")),
-        response(200, r#"{"items": [{"name": "a"}]}"#),
-        &[
-            base_ok(),
-            crit(
-                "Orders API 0",
-                "item 0 is an object, expected a scalar (needed for the service name)",
-            ),
+            svc("Orders API 1", State::Crit, text, &format!("[CRIT] {text}")),
+            // A value that is no scalar reads as JSON.
+            present(r#"Orders API {"x": 1}"#),
         ],
     );
 }
@@ -225,7 +219,7 @@ fn a_missing_or_wrong_array_is_crit_on_the_base_service_without_items() {
     ];
     for (at, body, text) in cases {
         check(
-            over(foreach(at, " ${index}")),
+            over(foreach(at, " {index}")),
             response(200, body),
             &[svc(
                 SERVICE,
@@ -240,13 +234,22 @@ fn a_missing_or_wrong_array_is_crit_on_the_base_service_without_items() {
 #[test]
 fn a_top_level_array_and_an_empty_one_work() {
     check(
-        over(foreach("", " ${item}")),
+        over(foreach("", " {item}")),
         response(200, r#"["x", "y"]"#),
-        &[base_ok(), present("Orders API x"), present("Orders API y")],
+        &[
+            base_ok("2 items OK"),
+            present("Orders API x"),
+            present("Orders API y"),
+        ],
     );
     check(
-        over(foreach("queues", " ${item}")),
+        over(foreach("queues", " {item}")),
         response(200, r#"{"queues": []}"#),
-        &[base_ok()],
+        &[svc(
+            SERVICE,
+            State::Ok,
+            "HTTP 200 in 81 ms",
+            "[OK] HTTP 200",
+        )],
     );
 }

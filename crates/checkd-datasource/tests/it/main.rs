@@ -7,6 +7,7 @@
 
 mod counting;
 mod evaluate;
+mod expressions;
 mod fetch;
 mod foreach;
 mod oauth;

@@ -4,9 +4,10 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use checkd_datasource::{evaluate, HttpResponse};
+use checkd_expr::Names;
 use checkd_model::plan::{
-    Comparison, Evaluation, HttpRequest, Job, JsonAssertion, JsonPath, JsonTest, MetricSource,
-    MetricSpec, Probe, Schedule, TextAssertion, TextTest,
+    ByState, Comparison, Evaluation, HttpRequest, Job, JsonAssertion, JsonPath, JsonTest,
+    MetricSource, MetricSpec, Probe, Schedule, Template, TextAssertion, TextTest, Texts,
 };
 use checkd_model::{JobKey, Levels, Metric, ServiceResult, State};
 
@@ -45,6 +46,29 @@ pub fn request_job(method: &str, url: &str, timeout: Duration, evaluation: Evalu
             oauth2: None,
         }),
         evaluation: evaluation.into(),
+        variables: Default::default(),
+    }
+}
+
+/// The time evaluations run at.
+pub fn now() -> chrono::DateTime<chrono::Utc> {
+    "2026-12-06T03:00:00Z".parse().unwrap()
+}
+
+/// A template with the names a check's and an item's expressions may use.
+pub fn template(source: &str) -> Template {
+    let names = Names::response().with("item").with("index");
+    Template::compile(source, &names).unwrap()
+}
+
+/// `summary: {ok: text}`.
+pub fn ok_summary(text: &str) -> Texts {
+    Texts {
+        summary: ByState {
+            ok: Some(template(text)),
+            problem: None,
+        },
+        ..Texts::default()
     }
 }
 
@@ -78,14 +102,14 @@ pub fn with_metrics(mut service: ServiceResult, metrics: Vec<Metric>) -> Service
 /// Evaluates `evaluation` on `response` and compares every field of every service.
 pub fn check(evaluation: Evaluation, response: HttpResponse, want: &[ServiceResult]) {
     let job = job(evaluation);
-    let got = evaluate(&job, &job.evaluation, &response);
+    let got = evaluate(&job, &job.evaluation, &response, now());
     assert_eq!(got, want);
 }
 
 /// Like [`check`] for a single base service: compares `(state, summary, details)`.
 pub fn check_base(evaluation: Evaluation, response: HttpResponse, want: (State, &str, &str)) {
     let job = job(evaluation);
-    let got = evaluate(&job, &job.evaluation, &response);
+    let got = evaluate(&job, &job.evaluation, &response, now());
     assert_eq!(got.len(), 1, "{got:#?}");
     assert_eq!(
         (
