@@ -44,6 +44,14 @@ impl Diagnostics {
     }
 }
 
+/// Collects problems found in several places (test files, and their cases checked against a
+/// plan) into one sorted list, as [`crate::load`] returns them.
+impl FromIterator<Diagnostic> for Diagnostics {
+    fn from_iter<I: IntoIterator<Item = Diagnostic>>(iter: I) -> Self {
+        Diagnostics::finish(iter.into_iter().collect())
+    }
+}
+
 impl fmt::Display for Diagnostics {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for (i, diagnostic) in self.0.iter().enumerate() {

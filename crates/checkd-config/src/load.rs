@@ -15,9 +15,9 @@ use crate::source::SourceFile;
 use crate::stage1;
 use crate::tree::Pos;
 use crate::values::Cx;
-use crate::LoadOptions;
+use crate::{FoundTestFile, LoadOptions, Loaded};
 
-pub(crate) fn load(config_path: &Path, options: &LoadOptions<'_>) -> Result<Plan, Diagnostics> {
+pub(crate) fn load(config_path: &Path, options: &LoadOptions<'_>) -> Result<Loaded, Diagnostics> {
     #[allow(
         clippy::disallowed_methods,
         reason = "whether a cron pattern still fires is asked of the real time at load"
@@ -27,15 +27,15 @@ pub(crate) fn load(config_path: &Path, options: &LoadOptions<'_>) -> Result<Plan
         env: options.env,
         now: chrono::Utc::now(),
     };
-    let plan = build(&mut cx, config_path, options);
-    match plan {
-        Some(plan) if cx.diags.is_empty() => Ok(plan),
+    let loaded = build(&mut cx, config_path, options);
+    match loaded {
+        Some(loaded) if cx.diags.is_empty() => Ok(loaded),
         _ => Err(Diagnostics::finish(cx.diags)),
     }
 }
 
 /// `None` only after at least one diagnostic.
-fn build(cx: &mut Cx<'_>, config_path: &Path, options: &LoadOptions<'_>) -> Option<Plan> {
+fn build(cx: &mut Cx<'_>, config_path: &Path, options: &LoadOptions<'_>) -> Option<Loaded> {
     let config_text = read(cx, config_path, config_path)?;
     let config_src = SourceFile::new(config_path.to_path_buf(), &config_text);
     let raw: raw::ConfigFile = stage1::parse(&config_src, &mut cx.diags)?;
@@ -48,6 +48,7 @@ fn build(cx: &mut Cx<'_>, config_path: &Path, options: &LoadOptions<'_>) -> Opti
         dir,
     );
     let files = check_files(cx, &config_src, &config);
+    let test_files = test_files(&config);
     let checked = check_all(cx, &config, &config_src, files);
 
     let mut jobs = Vec::new();
@@ -133,7 +134,7 @@ fn build(cx: &mut Cx<'_>, config_path: &Path, options: &LoadOptions<'_>) -> Opti
     if let Some(spool) = output.spool.as_mut().filter(|s| s.every.is_zero()) {
         spool.every = default_spool_every(&jobs);
     }
-    Some(Plan {
+    let plan = Plan {
         execution_environment,
         execution_environments,
         datasources,
@@ -142,7 +143,8 @@ fn build(cx: &mut Cx<'_>, config_path: &Path, options: &LoadOptions<'_>) -> Opti
         server,
         output,
         cache,
-    })
+    };
+    Some(Loaded { plan, test_files })
 }
 
 /// A place in a check file, kept for the checks that span files.
@@ -275,7 +277,7 @@ fn default_spool_every(jobs: &[checkd_model::plan::Job]) -> std::time::Duration 
 }
 
 /// Reads a file; a problem is a diagnostic at 1:1 of it.
-fn read(cx: &mut Cx<'_>, shown: &Path, real: &Path) -> Option<String> {
+pub(crate) fn read(cx: &mut Cx<'_>, shown: &Path, real: &Path) -> Option<String> {
     match std::fs::read_to_string(real) {
         Ok(text) => Some(text),
         Err(err) => {
@@ -295,17 +297,55 @@ fn read(cx: &mut Cx<'_>, shown: &Path, real: &Path) -> Option<String> {
     }
 }
 
-fn io_message(err: &std::io::Error) -> String {
+pub(crate) fn io_message(err: &std::io::Error) -> String {
     let text = err.to_string();
     let text = text.split(" (os error").next().unwrap_or(&text);
     lower_first(text)
 }
 
 /// The check files of every check directory, in name order per directory, each file once.
+/// Test files (`*.test.yaml`) sit beside them and are left to `checkd test`.
 fn check_files(
     cx: &mut Cx<'_>,
     config_src: &SourceFile,
     config: &Config,
+) -> Vec<(PathBuf, PathBuf)> {
+    yaml_files(
+        config,
+        |name| !is_test_file(name),
+        |shown, entry, err| {
+            let why = match err.kind() {
+                std::io::ErrorKind::NotFound => "does not exist".to_string(),
+                _ => format!("cannot be read: {}", io_message(&err)),
+            };
+            let message = format!("check directory {} {why}", shown.display());
+            cx.push(config_src.diag(entry, message));
+        },
+    )
+}
+
+/// The test files of every check directory, in name order per directory, each file once. A
+/// directory that cannot be read is reported by [`check_files`] already.
+fn test_files(config: &Config) -> Vec<FoundTestFile> {
+    yaml_files(config, is_test_file, |_, _, _| {})
+        .into_iter()
+        .map(|(shown, path)| FoundTestFile { shown, path })
+        .collect()
+}
+
+/// `*.test.yaml` and `*.test.yml`: the test files of `checkd test`, never check files.
+fn is_test_file(name: &Path) -> bool {
+    name.file_stem()
+        .is_some_and(|stem| Path::new(stem).extension().is_some_and(|ext| ext == "test"))
+}
+
+/// The YAML files that `wanted` accepts in every check directory (not hidden ones), in name
+/// order per directory, each file once, as (shown, read from); `unreadable` hears of each
+/// directory that cannot be listed.
+fn yaml_files(
+    config: &Config,
+    wanted: impl Fn(&Path) -> bool,
+    mut unreadable: impl FnMut(&Path, &str, std::io::Error),
 ) -> Vec<(PathBuf, PathBuf)> {
     let mut out = Vec::new();
     let mut seen = Vec::new();
@@ -313,12 +353,7 @@ fn check_files(
         let listing = match std::fs::read_dir(real) {
             Ok(listing) => listing,
             Err(err) => {
-                let why = match err.kind() {
-                    std::io::ErrorKind::NotFound => "does not exist".to_string(),
-                    _ => format!("cannot be read: {}", io_message(&err)),
-                };
-                let message = format!("check directory {} {why}", shown.display());
-                cx.push(config_src.diag(entry, message));
+                unreadable(shown, entry, err);
                 continue;
             }
         };
@@ -331,7 +366,7 @@ fn check_files(
                 let yaml = name
                     .extension()
                     .is_some_and(|ext| ext == "yaml" || ext == "yml");
-                !hidden && yaml && real.join(name).is_file()
+                !hidden && yaml && wanted(name) && real.join(name).is_file()
             })
             .collect();
         names.sort();

@@ -10,3 +10,4 @@ mod fuzz;
 mod probes;
 mod reference;
 mod resolve;
+mod testfiles;
