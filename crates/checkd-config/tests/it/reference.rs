@@ -5,11 +5,16 @@
 //!
 //! It also holds `raw.rs` to its own rules: every struct denies unknown keys, every field has
 //! a doc comment, and a field serde requires says `Required.`.
+//!
+//! The test files of `checkd test` get the same: the key tables of `docs/testing-checks.md`
+//! are rendered from `src/testfile/raw.rs`, whose structs keep the same rules.
 
 use std::collections::BTreeMap;
 
 const RAW: &str = include_str!("../../src/raw.rs");
 const DOC_PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/configuration.md");
+const TEST_RAW: &str = include_str!("../../src/testfile/raw.rs");
+const TEST_DOC_PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/testing-checks.md");
 const BEGIN: &str =
     "<!-- BEGIN GENERATED REFERENCE: edit crates/checkd-config/src/raw.rs, not this -->";
 const END: &str = "<!-- END GENERATED REFERENCE -->";
@@ -203,7 +208,7 @@ impl Renderer<'_> {
             "bool" => Some("boolean"),
             "f64" => Some("number"),
             "Number" => Some("number, or a [template](#templates) that gives one"),
-            "usize" | "u64" | "u32" | "u16" | "u8" => Some("integer"),
+            "usize" | "u64" | "u32" | "u16" | "u8" | "i64" => Some("integer"),
             "StatusCodes" => Some("integer or list of integers"),
             "Listen" => Some("`IP:PORT` or `false`"),
             _ => None,
@@ -324,39 +329,71 @@ impl Renderer<'_> {
     }
 }
 
-fn render() -> String {
-    let (items, aliases) = parse(RAW);
+/// The reference of the files whose root structs are `roots` (struct, title, file pattern) in
+/// `source`, then the value types `aliases` (type alias, heading).
+fn render_from(source: &str, roots: &[(&str, &str, &str)], value_types: &[(&str, &str)]) -> String {
+    let (items, aliases) = parse(source);
     let mut out = String::new();
     let mut renderer = Renderer {
         items: &items,
         placed: BTreeMap::new(),
         queue: Vec::new(),
     };
-    for (root, title, file) in [
-        ("ConfigFile", "Daemon config", "checkd.yaml"),
-        ("CheckFile", "Check files", "checks/*.yaml"),
-    ] {
+    for (root, title, file) in roots {
         out.push_str(&format!("\n## {title} (`{file}`)\n"));
         renderer.section(&mut out, root, "");
     }
     out.push_str("\n## Value types\n");
-    for (name, heading) in [
-        ("Template", "Templates"),
-        ("Expression", "Expressions"),
-        ("TextTemplate", "Text templates"),
-        ("Duration", "Durations"),
-    ] {
-        out.push_str(&format!("\n### {heading}\n\n{}\n", aliases[name].join(" ")));
+    for (name, heading) in value_types {
+        out.push_str(&format!(
+            "\n### {heading}\n\n{}\n",
+            aliases[*name].join(" ")
+        ));
     }
     out
 }
 
+fn render() -> String {
+    render_from(
+        RAW,
+        &[
+            ("ConfigFile", "Daemon config", "checkd.yaml"),
+            ("CheckFile", "Check files", "checks/*.yaml"),
+        ],
+        &[
+            ("Template", "Templates"),
+            ("Expression", "Expressions"),
+            ("TextTemplate", "Text templates"),
+            ("Duration", "Durations"),
+        ],
+    )
+}
+
+fn render_tests() -> String {
+    render_from(
+        TEST_RAW,
+        &[("TestFile", "Test files", "checks/*.test.yaml")],
+        &[("Duration", "Durations")],
+    )
+}
+
 #[test]
 fn raw_structs_follow_their_rules() {
-    let (items, aliases) = parse(RAW);
+    follows_the_rules(RAW, 20);
+}
+
+#[test]
+fn test_file_structs_follow_the_same_rules() {
+    follows_the_rules(TEST_RAW, 3);
+}
+
+/// Every item of `source` has its doc comments, every struct denies unknown keys and says
+/// which keys are required; `min_items` guards against a parser that found nothing.
+fn follows_the_rules(source: &str, min_items: usize) {
+    let (items, aliases) = parse(source);
     assert!(
-        items.len() > 20,
-        "the parser found only {} items in raw.rs",
+        items.len() > min_items,
+        "the parser found only {} items",
         items.len()
     );
     for (name, item) in &items {
@@ -401,18 +438,39 @@ fn raw_structs_follow_their_rules() {
 
 #[test]
 fn reference_doc_matches_the_structs() {
-    let generated = render();
-    let current = std::fs::read_to_string(DOC_PATH).unwrap_or_default();
-    let (head, tail) = match (current.find(BEGIN), current.find(END)) {
+    doc_matches(
+        DOC_PATH,
+        "src/raw.rs",
+        &render(),
+        "# Configuration reference\n\n",
+    );
+}
+
+#[test]
+fn test_file_reference_matches_its_structs() {
+    doc_matches(
+        TEST_DOC_PATH,
+        "src/testfile/raw.rs",
+        &render_tests(),
+        "# Testing checks\n\n",
+    );
+}
+
+/// The generated part of the doc at `path` is `generated`; with `UPDATE_REFERENCE` set it is
+/// rewritten instead (a missing file starts with `default_head`).
+fn doc_matches(path: &str, source: &str, generated: &str, default_head: &str) {
+    let current = std::fs::read_to_string(path).unwrap_or_default();
+    let begin = BEGIN.replace("src/raw.rs", source);
+    let (head, tail) = match (current.find(&begin), current.find(END)) {
         (Some(b), Some(e)) if b < e => (&current[..b], &current[e + END.len()..]),
-        _ => ("# Configuration reference\n\n", "\n"),
+        _ => (default_head, "\n"),
     };
-    let wanted = format!("{head}{BEGIN}\n{generated}\n{END}{tail}");
+    let wanted = format!("{head}{begin}\n{generated}\n{END}{tail}");
     if wanted == current {
         return;
     }
     if std::env::var_os("UPDATE_REFERENCE").is_some() {
-        std::fs::write(DOC_PATH, &wanted).unwrap();
+        std::fs::write(path, &wanted).unwrap();
         return;
     }
     let first = wanted
@@ -420,8 +478,9 @@ fn reference_doc_matches_the_structs() {
         .zip(current.lines())
         .position(|(a, b)| a != b)
         .unwrap_or(0);
+    let doc = path.rsplit_once("/../../").map_or(path, |(_, doc)| doc);
     panic!(
-        "docs/configuration.md is out of date with src/raw.rs (first difference at line {}):\n  want: {}\n  have: {}\n\
+        "{doc} is out of date with {source} (first difference at line {}):\n  want: {}\n  have: {}\n\
          run `UPDATE_REFERENCE=1 cargo test -p checkd-config reference` and commit the result",
         first + 1,
         wanted.lines().nth(first).unwrap_or(""),
