@@ -57,6 +57,15 @@ pub enum Command {
         #[command(flatten)]
         config: ConfigArg,
     },
+    /// Run the recorded responses of test files (*.test.yaml) through their checks, offline,
+    /// and print what differs; exits 1 when a case fails.
+    Test {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// Test files to run; without any, every *.test.yaml of the check directories.
+        #[arg(value_name = "FILE")]
+        files: Vec<PathBuf>,
+    },
     /// Print the current results without running checks.
     Output {
         #[command(flatten)]

@@ -46,6 +46,7 @@ fn main() -> ExitCode {
                 commands::once::run(&config.config, &environments, &checks, format, no_cache).await
             }
             Command::Run { config } => commands::daemon::run(&config.config).await,
+            Command::Test { config, files } => commands::test::run(&config.config, &files),
             Command::Output { config, format } => {
                 commands::output::run(&config.config, format).await
             }

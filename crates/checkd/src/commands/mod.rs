@@ -4,12 +4,13 @@ pub mod daemon;
 pub mod once;
 pub mod output;
 pub mod schema;
+pub mod test;
 pub mod validate;
 
 use std::path::Path;
 use std::sync::Arc;
 
-use checkd_config::{Diagnostics, LoadOptions};
+use checkd_config::{Diagnostics, LoadOptions, Loaded};
 use checkd_datasource::Datasources;
 use checkd_model::plan::{CacheLayer, FleetSettings, Plan};
 use checkd_scheduler::Fleet;
@@ -23,14 +24,25 @@ pub const EXIT_INTERNAL: u8 = 4;
 /// Loads the config with the process environment, `CHECKD_ENVIRONMENT` overriding the
 /// execution environment.
 pub fn load(config: &Path) -> Result<Arc<Plan>, Diagnostics> {
-    let lookup = |name: &str| std::env::var(name).ok();
-    let options = LoadOptions {
+    checkd_config::load(config, &load_options()).map(Arc::new)
+}
+
+/// [`load`], and the test files of the check directories (for `checkd test`).
+pub fn load_with_tests(config: &Path) -> Result<Loaded, Diagnostics> {
+    checkd_config::load_with_tests(config, &load_options())
+}
+
+fn load_options() -> LoadOptions<'static> {
+    LoadOptions {
         execution_environment: std::env::var("CHECKD_ENVIRONMENT")
             .ok()
             .filter(|e| !e.is_empty()),
-        env: &lookup,
-    };
-    checkd_config::load(config, &options).map(Arc::new)
+        env: &process_env,
+    }
+}
+
+fn process_env(name: &str) -> Option<String> {
+    std::env::var(name).ok()
 }
 
 /// Opens the configured cache layers as one chain. A layer that cannot be used (a locked or
