@@ -12,6 +12,7 @@
 )]
 
 mod cache;
+mod checktest;
 mod config;
 mod daemon;
 mod delivery;
