@@ -39,9 +39,9 @@ const CHECKS: &str = r#"checks:
       - {name: unhealthy, json: unhealthy, levels: {warn: 1, crit: 3}, min: 0}
     foreach:
       path: workers
-      suffix: " ${item.name}"
+      suffix: " {item.name}"
       expect: {json: [{path: status, equals: healthy, state: warn}]}
-      ok_summary: healthy
+      summary: {ok: healthy}
   - name: Database port
     id: db_port
     environments: [prod]

@@ -57,9 +57,9 @@ pub fn run(config: &Path, files: &[PathBuf]) -> ExitCode {
     let mut out = String::new();
     let mut failed = 0;
     for (case, job) in &cases {
-        // `case.now_ms` is kept for when an evaluation reads the time (`now` in expressions);
-        // today's evaluation does not.
-        let produced = checkd_datasource::evaluate(job, &job.evaluation, &response(case));
+        // Expressions see the case's time as `now`, so a test of an age stays true.
+        let now = chrono::DateTime::from_timestamp_millis(case.now_ms).unwrap_or_default();
+        let produced = checkd_datasource::evaluate(job, &job.evaluation, &response(case), now);
         let verdict = compare::compare(case, &job.service, &produced);
         failed += usize::from(!verdict.passed());
         out.push_str(&verdict.render(case));
