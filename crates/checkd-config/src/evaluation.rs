@@ -3,7 +3,10 @@
 //! names it may use and every problem placed inside the expression. Its `${…}` are filled in
 //! for the environment the caller gives, when the check uses them.
 
-use checkd_expr::Names;
+use std::collections::HashMap;
+use std::sync::{Mutex, PoisonError};
+
+use checkd_expr::{Names, Problem};
 use checkd_model::plan::{
     ByState, Comparison, Condition, Evaluation, Expect, Expr, Foreach, ForeachItems,
     HeaderAssertion, JsonAssertion, JsonPath, JsonTest, MetricSource, MetricSpec, Rollup, Template,
@@ -91,6 +94,48 @@ fn let_name(name: &str, names: &Names) -> Option<String> {
     taken.then(|| format!("`{name}` is already a name expressions use: pick another"))
 }
 
+/// Expressions and templates compiled once per load: configs repeat the same ones check after
+/// check (generated ones above all), and compiling is most of what loading them costs.
+#[derive(Debug, Default)]
+pub(crate) struct Compiled {
+    /// By source, names and whether it is a condition.
+    exprs: Mutex<HashMap<(String, Names, bool), Compiling<Expr>>>,
+    templates: Mutex<HashMap<(String, Names), Compiling<Template>>>,
+}
+
+/// What compiling one source gave.
+type Compiling<T> = Result<T, Vec<Problem>>;
+
+impl Compiled {
+    fn expr(&self, source: &str, names: &Names, condition: bool) -> Result<Expr, Vec<Problem>> {
+        let key = (source.to_string(), names.clone(), condition);
+        if let Some(done) = lock(&self.exprs).get(&key) {
+            return done.clone();
+        }
+        let compiled = if condition {
+            Expr::condition(source, names)
+        } else {
+            Expr::compile(source, names)
+        };
+        lock(&self.exprs).insert(key, compiled.clone());
+        compiled
+    }
+
+    fn template(&self, source: &str, names: &Names) -> Result<Template, Vec<Problem>> {
+        let key = (source.to_string(), names.clone());
+        if let Some(done) = lock(&self.templates).get(&key) {
+            return done.clone();
+        }
+        let compiled = Template::compile(source, names);
+        lock(&self.templates).insert(key, compiled.clone());
+        compiled
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
 /// Compiles a CEL expression written under `path`, each problem at its place in the file.
 pub(crate) fn expression(
     cx: &mut Cx<'_>,
@@ -106,12 +151,8 @@ pub(crate) fn expression(
         cx.push(src.diag_in(path, source, offset, message));
         return None;
     }
-    let compiled = if condition {
-        Expr::condition(source, names)
-    } else {
-        Expr::compile(source, names)
-    };
-    compiled
+    cx.compiled
+        .expr(source, names, condition)
         .map_err(|problems| {
             for problem in problems {
                 cx.push(src.diag_in(path, source, problem.offset, problem.message));
@@ -137,7 +178,8 @@ fn template(
         }
         _ => text.to_string(),
     };
-    Template::compile(&filled, names)
+    cx.compiled
+        .template(&filled, names)
         .map_err(|problems| {
             for problem in problems {
                 // Offsets count in the filled-in text: exact while nothing was filled in.

@@ -18,12 +18,14 @@ use crate::values::Cx;
 use crate::{FoundTestFile, LoadOptions, Loaded};
 
 pub(crate) fn load(config_path: &Path, options: &LoadOptions<'_>) -> Result<Loaded, Diagnostics> {
+    let compiled = crate::evaluation::Compiled::default();
     #[allow(
         clippy::disallowed_methods,
         reason = "whether a cron pattern still fires is asked of the real time at load"
     )]
     let mut cx = Cx {
         diags: Vec::new(),
+        compiled: &compiled,
         env: options.env,
         now: chrono::Utc::now(),
     };
@@ -213,10 +215,11 @@ fn check_all(
     config_src: &SourceFile<'_>,
     files: Vec<(PathBuf, PathBuf)>,
 ) -> Vec<CheckedFile> {
-    let (env, now) = (cx.env, cx.now);
+    let (env, now, compiled) = (cx.env, cx.now, cx.compiled);
     let one = |(shown, real): (PathBuf, PathBuf)| {
         let mut cx = Cx {
             diags: Vec::new(),
+            compiled,
             env,
             now,
         };

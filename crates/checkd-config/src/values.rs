@@ -15,6 +15,8 @@ use crate::template::{Scope, Template};
 /// The state stage 2 carries around: the problems found so far and the outside world.
 pub(crate) struct Cx<'a> {
     pub diags: Vec<Diagnostic>,
+    /// Expressions and templates compiled so far in this load, shared by every file's worker.
+    pub compiled: &'a crate::evaluation::Compiled,
     /// Process environment variables for `${env:NAME}`.
     pub env: &'a (dyn Fn(&str) -> Option<String> + Sync),
     /// "Now", for the gaps between cron fire times.

@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 
 /// Names an expression may use. `Names::response()` = status, headers, body, text, elapsed,
 /// now, env.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Names {
     names: BTreeSet<String>,
 }

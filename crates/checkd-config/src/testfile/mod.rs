@@ -103,8 +103,10 @@ impl Spot {
 /// Reads the test file at `path` (shown as `shown`) and resolves it, or returns every problem.
 pub(crate) fn load(shown: &Path, path: &Path) -> Result<TestFile, Diagnostics> {
     let no_env = |_: &str| None;
+    let compiled = crate::evaluation::Compiled::default();
     let mut cx = Cx {
         diags: Vec::new(),
+        compiled: &compiled,
         env: &no_env,
         now: chrono::DateTime::UNIX_EPOCH,
     };
