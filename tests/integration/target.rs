@@ -1,13 +1,14 @@
 //! A real HTTP target on 127.0.0.1 that the checks probe: JSON, errors, slow and huge
-//! responses, and a request counter.
+//! responses, bodies a test sets at paths of its choosing, and a request counter.
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::extract::{Path, State};
-use axum::http::{header, StatusCode};
+use axum::http::{header, StatusCode, Uri};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::Router;
@@ -18,6 +19,8 @@ pub struct Target {
     pub hits: Arc<AtomicU64>,
     /// Requests being answered now, and the most there ever were at once.
     in_flight: Arc<(AtomicU64, AtomicU64)>,
+    /// What [`Target::serve`] set, by path: answered where no fixed route matches.
+    served: Served,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     runtime: tokio::runtime::Runtime,
 }
@@ -32,6 +35,7 @@ impl Target {
             .expect("runtime");
         let hits = Arc::new(AtomicU64::new(0));
         let in_flight = Arc::new((AtomicU64::new(0), AtomicU64::new(0)));
+        let served = Served::default();
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let listener = runtime
             .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
@@ -52,6 +56,10 @@ impl Target {
                 tokio::time::sleep(Duration::from_millis(ms)).await;
                 json(r#"{"status":"ok"}"#)
             }))
+            .fallback({
+                let served = Arc::clone(&served);
+                move |uri: Uri| async move { answer(&served, uri.path()) }
+            })
             .layer(axum::middleware::from_fn_with_state(
                 (Arc::clone(&hits), Arc::clone(&in_flight)),
                 count,
@@ -68,6 +76,7 @@ impl Target {
             addr,
             hits,
             in_flight,
+            served,
             shutdown: Some(tx),
             runtime,
         }
@@ -75,6 +84,15 @@ impl Target {
 
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    /// From now on answers `GET path` with `status` and `body` as JSON, until it is set again.
+    pub fn serve(&self, path: &str, status: u16, body: &str) {
+        let status = StatusCode::from_u16(status).expect("a status code");
+        self.served
+            .lock()
+            .unwrap()
+            .insert(path.to_string(), (status, body.to_string()));
     }
 
     pub fn hits(&self) -> u64 {
@@ -102,6 +120,22 @@ impl Target {
 
 fn json(body: &'static str) -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "application/json")], body)
+}
+
+/// Bodies by path, each with its status.
+type Served = Arc<Mutex<HashMap<String, (StatusCode, String)>>>;
+
+/// What was served at `path`, else 404.
+fn answer(served: &Served, path: &str) -> axum::response::Response {
+    match served.lock().unwrap().get(path) {
+        Some((status, body)) => (
+            *status,
+            [(header::CONTENT_TYPE, "application/json")],
+            body.clone(),
+        )
+            .into_response(),
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
 }
 
 type Counters = (Arc<AtomicU64>, Arc<(AtomicU64, AtomicU64)>);
