@@ -14,6 +14,7 @@
 mod cache;
 mod checktest;
 mod config;
+mod cookbook;
 mod daemon;
 mod delivery;
 mod lifecycle;
