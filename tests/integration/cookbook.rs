@@ -50,18 +50,11 @@ fn every_example_passes_its_tests() {
     assert_eq!(out.status.code(), Some(0), "{text}{}", stderr(&out));
     assert!(text.ends_with(" tests, all passed\n"), "{text}");
     // Every check file has a test file, and each of those a passing case.
-    let mut checks: Vec<String> = std::fs::read_dir(cookbook_dir().join("checks"))
-        .expect("docs/cookbook/checks")
-        .map(|entry| {
-            entry
-                .expect("entry")
-                .file_name()
-                .to_string_lossy()
-                .into_owned()
-        })
-        .filter(|name| name.ends_with(".yaml") && !name.ends_with(".test.yaml"))
+    let checks: Vec<String> = yaml_files()
+        .into_iter()
+        .map(|(name, _)| name)
+        .filter(|name| is_check_file(name))
         .collect();
-    checks.sort();
     assert_eq!(checks.len(), 10, "{checks:?}");
     for check in checks {
         let tests = format!(
@@ -74,6 +67,59 @@ fn every_example_passes_its_tests() {
             "no passing case for {check}:\n{text}"
         );
     }
+}
+
+#[test]
+fn the_cookbook_page_shows_the_files_as_they_are() {
+    let page = std::fs::read_to_string(cookbook_dir().join("../cookbook.md")).expect("page");
+    let blocks: Vec<&str> = page
+        .split("```yaml\n")
+        .skip(1)
+        .map(|rest| rest.split_once("\n```").expect("a closed block").0)
+        .collect();
+    let config = std::fs::read_to_string(cookbook_dir().join("checkd.yaml")).expect("config");
+    let mut files = vec![("checkd.yaml".to_string(), config)];
+    for (name, path) in yaml_files() {
+        files.push((name, std::fs::read_to_string(&path).expect("file")));
+    }
+    for block in &blocks {
+        assert!(
+            files.iter().any(|(_, text)| text.contains(block)),
+            "docs/cookbook.md shows what no file of docs/cookbook has:\n{block}"
+        );
+    }
+    // Every check file (after the config) is shown whole, from `checks:` on.
+    for (name, text) in files.iter().skip(1).filter(|(name, _)| is_check_file(name)) {
+        let check = text[text.find("checks:").expect("checks:")..].trim_end();
+        assert!(
+            blocks.contains(&check),
+            "docs/cookbook.md does not show {name} as it is"
+        );
+    }
+}
+
+/// The files of `docs/cookbook/checks` (`*.yaml`: checks and tests) by name, in name order.
+fn yaml_files() -> Vec<(String, PathBuf)> {
+    let mut files: Vec<(String, PathBuf)> = std::fs::read_dir(cookbook_dir().join("checks"))
+        .expect("docs/cookbook/checks")
+        .map(|entry| {
+            let path = entry.expect("entry").path();
+            let name = path
+                .file_name()
+                .expect("name")
+                .to_string_lossy()
+                .into_owned();
+            (name, path)
+        })
+        .filter(|(name, _)| name.ends_with(".yaml"))
+        .collect();
+    files.sort();
+    files
+}
+
+/// A check file, not a test file.
+fn is_check_file(name: &str) -> bool {
+    name.ends_with(".yaml") && !name.ends_with(".test.yaml")
 }
 
 /// The cookbook's checks and config in a temp dir, asking `target` in both environments.
@@ -95,14 +141,8 @@ impl Cookbook {
         );
         let url = format!("${{1}}\"{}\"", target.url());
         dir.write("checkd.yaml", &api_url.replace_all(&config, url.as_str()));
-        for entry in std::fs::read_dir(cookbook_dir().join("checks")).expect("checks") {
-            let path = entry.expect("entry").path();
-            let name = path
-                .file_name()
-                .expect("name")
-                .to_string_lossy()
-                .into_owned();
-            if name.ends_with(".yaml") && !name.ends_with(".test.yaml") {
+        for (name, path) in yaml_files() {
+            if is_check_file(&name) {
                 let check = std::fs::read_to_string(&path).expect("check file");
                 dir.write(&format!("checks/{name}"), &check);
             }
