@@ -29,6 +29,7 @@ mod schedule;
 mod schema;
 mod secret;
 mod source;
+mod spelling;
 mod stage1;
 mod suggest;
 mod template;

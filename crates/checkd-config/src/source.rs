@@ -125,10 +125,13 @@ impl<'t> SourceFile<'t> {
         message: impl Into<String>,
     ) -> Diagnostic {
         let pos = match self.find(path) {
-            Some((_, node)) if matches!(node.kind, Kind::Scalar { literal: true, .. }) => {
-                literal_pos(node.pos, value, offset)
-            }
-            Some((_, node)) => self.offset_pos(node.pos, value, offset).unwrap_or(node.pos),
+            Some((_, node)) => match &node.kind {
+                Kind::Scalar { style, .. } => {
+                    crate::spelling::place(self.text, node.pos, *style, value, offset)
+                        .unwrap_or(node.pos)
+                }
+                _ => node.pos,
+            },
             None => self.pos(path),
         };
         self.diag_at(pos, path, message)
@@ -151,36 +154,6 @@ impl<'t> SourceFile<'t> {
     /// Whether the file has a value exactly at `path`.
     pub fn has_value(&self, path: &str) -> bool {
         self.find(path).is_some()
-    }
-
-    fn offset_pos(&self, start: Pos, value: &str, offset: usize) -> Option<Pos> {
-        let line = self.text.lines().nth(start.line - 1)?;
-        let rest: Vec<char> = line.chars().skip(start.column - 1).collect();
-        let prefix: Vec<char> = value.chars().take(offset).collect();
-        let (quote, body) = match rest.first() {
-            Some('"') => (1, &rest[1..]),
-            Some('\'') => (1, &rest[1..]),
-            _ => (0, &rest[..]),
-        };
-        // The source must spell the prefix character for character (no escapes, no folding).
-        let spelled = body.len() >= prefix.len() && body[..prefix.len()] == prefix[..];
-        let escaped = quote == 1 && prefix.iter().any(|c| *c == '\\' || *c == '\'');
-        (spelled && !escaped).then_some(Pos {
-            line: start.line,
-            column: start.column + quote + offset,
-        })
-    }
-}
-
-/// A place in a literal block (`|`) starting at `start`: its lines are the file's lines from
-/// there, each at the block's indentation.
-fn literal_pos(start: Pos, value: &str, offset: usize) -> Pos {
-    let before: String = value.chars().take(offset).collect();
-    let line = before.matches('\n').count();
-    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count());
-    Pos {
-        line: start.line + line,
-        column: start.column + column,
     }
 }
 

@@ -27,6 +27,18 @@ impl Pos {
     pub const START: Pos = Pos { line: 1, column: 1 };
 }
 
+/// How a scalar is written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Style {
+    Plain,
+    SingleQuoted,
+    DoubleQuoted,
+    /// `|`
+    Literal,
+    /// `>`
+    Folded,
+}
+
 /// One node: a scalar, a list or a mapping, and where it starts.
 #[derive(Clone, Debug)]
 pub(crate) struct Node<'t> {
@@ -37,12 +49,12 @@ pub(crate) struct Node<'t> {
 #[derive(Clone, Debug)]
 pub(crate) enum Kind<'t> {
     /// `text` after escapes and folding. Only a `plain` scalar (no quotes, no block style, no
-    /// `!!str` tag) can mean null, a boolean or a number. A `literal` block (`|`) keeps its
-    /// lines as written, so a place in its text is a place in the file.
+    /// `!!str` tag) can mean null, a boolean or a number. `style` is how the file spells it,
+    /// which a place inside the text needs (`spelling`).
     Scalar {
         text: Cow<'t, str>,
         plain: bool,
-        literal: bool,
+        style: Style,
     },
     Seq(Vec<Node<'t>>),
     /// Keys in document order, merged keys after the mapping's own; no key twice.
@@ -158,7 +170,13 @@ pub(crate) fn parse(text: &str) -> Parsed<'_> {
                     kind: Kind::Scalar {
                         text,
                         plain,
-                        literal: style == ScalarStyle::Literal,
+                        style: match style {
+                            ScalarStyle::SingleQuoted => Style::SingleQuoted,
+                            ScalarStyle::DoubleQuoted => Style::DoubleQuoted,
+                            ScalarStyle::Literal => Style::Literal,
+                            ScalarStyle::Folded => Style::Folded,
+                            _ => Style::Plain,
+                        },
                     },
                 };
                 builder.value(node, anchor)

@@ -719,7 +719,7 @@ checks/a.yaml:13:23: checks[0].expect.that[0]: unknown name `totl`, did you mean
 checks/a.yaml:16:44: checks[0].expect.that[1].cel: syntax error: unexpected `)`
 checks/a.yaml:18:18: checks[0].expect.that[2].cel: a condition must be a boolean, but this is arithmetic, which gives a number (compare it: `… > 0`)
 checks/a.yaml:18:59: checks[0].expect.that[2].message: a `{` that is never closed: write `{{` for a brace
-checks/a.yaml:19:11: checks[0].expect.that[3]: `${…}` fills in text, not expressions: use env.vars.NAME (or a `let`)
+checks/a.yaml:19:27: checks[0].expect.that[3]: `${…}` fills in text, not expressions: use env.vars.NAME (or a `let`)
 checks/a.yaml:21:25: checks[0].metrics[0].cel: unknown name `uhealthy`, did you mean `unhealthy`?
 checks/a.yaml:22:65: checks[0].summary.problem: unknown name `totl`, did you mean `total`?
 checks/a.yaml:25:15: checks[0].foreach.suffix: the suffix must use `item` or `index` (e.g. " {item.name}") so that every item gets its own service
